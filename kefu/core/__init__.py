@@ -1,0 +1,1 @@
+"""Small shared kernel: clock, calendar, events, errors, ids, i18n."""
