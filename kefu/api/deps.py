@@ -1,0 +1,98 @@
+"""Request context: the container, a database session, the authenticated principal, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from kefu.core.errors import AuthenticationError, PermissionDeniedError
+from kefu.tenancy import Principal, Scoped
+from kefu.tenancy.services import principal_from_api_token, principal_from_session
+
+if TYPE_CHECKING:
+    from kefu.bootstrap import Container
+
+__all__ = ["SESSION_COOKIE", "Ctx", "authenticate_request", "get_ctx", "require"]
+
+SESSION_COOKIE = "kefu_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class Ctx:
+    """What a handler needs: the container, one session, and (after auth) the principal."""
+
+    container: Container
+    session: Session
+    request: Request
+    principal: Principal | None = None
+    csrf_token: str = ""
+    _scope: Scoped | None = field(default=None, repr=False)
+
+    @property
+    def scope(self) -> Scoped:
+        if self.principal is None:
+            raise AuthenticationError("not_authenticated")
+        if self._scope is None:
+            self._scope = Scoped(self.session, self.principal, self.container.clock)
+        return self._scope
+
+    def commit(self) -> None:
+        """End the unit of work; on failure nothing of it stays (the session rolls back)."""
+        try:
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+
+
+def get_ctx(request: Request) -> Iterator[Ctx]:
+    container: Container = request.app.state.container
+    session = container.db.sessions()
+    session.info["clock"] = container.clock
+    try:
+        yield Ctx(container, session, request)
+    finally:
+        session.rollback()
+        session.close()
+
+
+def authenticate_request(ctx: Ctx) -> Principal:
+    """Bearer API token, or session cookie (with CSRF on unsafe methods)."""
+    request = ctx.request
+    clock = ctx.container.clock
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        principal = principal_from_api_token(ctx.session, header[7:].strip(), clock)
+    else:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            raise AuthenticationError("not_authenticated")
+        principal, csrf = principal_from_session(ctx.session, raw, clock)
+        ctx.csrf_token = csrf
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("x-csrf-token", "")
+            if not sent or not hmac.compare_digest(sent, csrf):
+                raise PermissionDeniedError("csrf_failed")
+    ctx.principal = principal
+    ctx.session.info["actor"] = principal
+    if not request.cookies.get("kefu_lang"):
+        request.state.locale = principal.locale
+    return principal
+
+
+def require(permission: str | None = None) -> Callable[..., Any]:
+    """Dependency: an authenticated context whose principal holds ``permission``."""
+
+    def dependency(ctx: Ctx = Depends(get_ctx)) -> Ctx:
+        principal = authenticate_request(ctx)
+        if permission is not None and not principal.can(permission):
+            raise PermissionDeniedError(permission=permission)
+        return ctx
+
+    return dependency

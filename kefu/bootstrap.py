@@ -1,0 +1,137 @@
+"""The composition root: one place that builds the app for production, tests and simulation."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import kefu
+from kefu.api.limits import BodySizeLimit
+from kefu.api.problems import install_problem_handlers
+from kefu.config import Settings
+from kefu.core.clock import Clock, SystemClock
+from kefu.core.events import EventBus, InProcessBus
+from kefu.db.eventlog import EventRecord, install_outbox
+from kefu.db.session import Database
+from kefu.realtime.hub import Hub
+from kefu.tenancy import Principal
+from kefu.tenancy.audit import install_audit
+
+__all__ = ["Container", "build_container", "create_app"]
+
+log = logging.getLogger("kefu")
+
+
+@dataclass
+class Container:
+    """Everything a process shares: settings, database, clock, event bus, websocket hub."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    bus: EventBus
+    hub: Hub
+    secret_key: str
+
+    @staticmethod
+    def last_event_id(session: Session) -> int:
+        return int(session.scalar(select(func.max(EventRecord.id))) or 0)
+
+    def close(self) -> None:
+        self.bus.close()
+        self.db.dispose()
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.var_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def make_bus(settings: Settings) -> EventBus:
+    if settings.event_bus_url.startswith(("redis://", "rediss://", "unix://")):
+        from kefu.realtime.redis_bus import RedisBus
+
+        return RedisBus(settings.event_bus_url)
+    return InProcessBus()
+
+
+def build_container(
+    settings: Settings | None = None, *, clock: Clock | None = None, bus: EventBus | None = None
+) -> Container:
+    settings = settings or Settings()
+    db = Database(settings.resolved_database_url())
+    bus = bus or make_bus(settings)
+    install_outbox(db.sessions, bus)
+    install_audit(db.sessions)
+    hub = Hub()
+    bus.subscribe(hub.on_event)
+    container = Container(settings, db, clock or SystemClock(), bus, hub, _secret_key(settings))
+    _register_snapshots(hub)
+    return container
+
+
+def _register_snapshots(hub: Hub) -> None:
+    from kefu.tenancy.tables import Site, Team, User
+
+    def tenancy_snapshot(session: Session, principal: Principal, _topic: str) -> dict[str, Any]:
+        def count(model: Any) -> int:
+            q = select(func.count()).select_from(model).where(model.tenant_id == principal.tenant_id)
+            return int(session.scalar(q) or 0)
+
+        return {"sites": count(Site), "teams": count(Team), "users": count(User)}
+
+    hub.register_snapshot("tenancy", "org.read", tenancy_snapshot)
+
+
+def create_app(container: Container | None = None, *, settings: Settings | None = None) -> FastAPI:
+    container = container or build_container(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        container.close()
+
+    app = FastAPI(
+        title="kefu",
+        version=kefu.__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # Swagger UI would load from a CDN; the schema itself is served
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    _mount_routes(app)
+    return app
+
+
+def _mount_routes(app: FastAPI) -> None:
+    from kefu.api.health import router as health_router
+    from kefu.realtime.ws import router as ws_router
+    from kefu.tenancy.api import router as tenancy_router
+    from kefu.web.pages import mount_web
+
+    v1 = APIRouter(prefix="/api/v1")
+    v1.include_router(tenancy_router)
+    v1.include_router(ws_router)
+    app.include_router(health_router)
+    app.include_router(v1)
+    mount_web(app)

@@ -1,0 +1,1 @@
+"""Persistence plumbing shared by every feature: declarative base, types, sessions, event log."""

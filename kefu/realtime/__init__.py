@@ -1,0 +1,1 @@
+"""Live delivery: the websocket hub and the event-bus adapters that feed it."""

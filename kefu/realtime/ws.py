@@ -1,0 +1,164 @@
+"""The websocket endpoint /api/v1/ws: subscribe, snapshot, resume from an event id, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from kefu.api.deps import SESSION_COOKIE
+from kefu.core.errors import AuthenticationError
+from kefu.core.events import Event
+from kefu.db.eventlog import events_since
+from kefu.realtime.hub import Connection
+from kefu.tenancy import Principal
+from kefu.tenancy.services import principal_from_api_token, principal_from_session
+
+if TYPE_CHECKING:
+    from kefu.bootstrap import Container
+
+__all__ = ["router"]
+
+router = APIRouter()
+POLICY_VIOLATION = 1008
+MAX_TOPICS = 50
+
+
+def _authenticate(container: Container, ws: WebSocket) -> Principal:
+    with container.db.sessions() as session:
+        header = ws.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ws.query_params.get("token")
+        if token:
+            return principal_from_api_token(session, token, container.clock)
+        raw = ws.cookies.get(SESSION_COOKIE)
+        if not raw:
+            raise AuthenticationError("not_authenticated")
+        origin = ws.headers.get("origin")
+        # A cookie-authenticated socket must come from our own pages (no cross-site hijacking).
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            raise AuthenticationError("bad_origin")
+        principal, _csrf = principal_from_session(session, raw, container.clock)
+        return principal
+
+
+def _catch_up(container: Container, principal: Principal, topics: list[str], since: int | None) -> list[dict[str, Any]]:
+    """Snapshots (fresh subscription) or missed events (resume), as messages to send."""
+    out: list[dict[str, Any]] = []
+    with container.db.sessions() as session:
+        if since is None:
+            last = container.last_event_id(session)
+            for topic in topics:
+                data = container.hub.snapshot(session, principal, topic)
+                out.append({"op": "snapshot", "topic": topic, "last_event_id": last, "data": data})
+        else:
+            missed = events_since(session, principal.tenant_id, topics, since)
+            out.extend({"op": "event", "event": e.as_dict()} for e in missed)
+            out.append({"op": "resumed", "since": since, "replayed": len(missed)})
+    return out
+
+
+@router.websocket("/ws")
+async def websocket(ws: WebSocket) -> None:
+    container: Container = ws.app.state.container
+    try:
+        principal = await run_in_threadpool(_authenticate, container, ws)
+    except AuthenticationError as exc:
+        await ws.close(code=POLICY_VIOLATION, reason=exc.code)
+        return
+    await ws.accept()
+    loop = asyncio.get_running_loop()
+    connection = Connection(principal, loop, last_seen=loop.time())
+    connection.gate.set()
+    container.hub.add(connection)
+    sender = asyncio.create_task(_send_loop(ws, connection))
+    heartbeat = asyncio.create_task(_heartbeat(ws, connection, container.settings.ws_heartbeat_s))
+    try:
+        await _receive_loop(ws, container, connection)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        container.hub.remove(connection)
+        sender.cancel()
+        heartbeat.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def _receive_loop(ws: WebSocket, container: Container, connection: Connection) -> None:
+    while True:
+        raw = await ws.receive_text()
+        connection.last_seen = connection.loop.time()
+        try:
+            message = json.loads(raw)
+            op = message.get("op")
+        except (ValueError, AttributeError):
+            await ws.send_json({"op": "error", "code": "malformed_message"})
+            continue
+        if op == "ping":
+            await ws.send_json({"op": "pong"})
+        elif op == "pong":
+            continue
+        elif op == "subscribe":
+            await _subscribe(ws, container, connection, message)
+        elif op == "unsubscribe":
+            connection.topics.difference_update(str(t) for t in message.get("topics") or [])
+        else:
+            await ws.send_json({"op": "error", "code": "unknown_op"})
+
+
+async def _subscribe(ws: WebSocket, container: Container, connection: Connection, message: dict[str, Any]) -> None:
+    topics = [str(t) for t in (message.get("topics") or [])][:MAX_TOPICS]
+    since = message.get("since")
+    if since is not None and not isinstance(since, int):
+        await ws.send_json({"op": "error", "code": "bad_since"})
+        return
+    denied = [t for t in topics if not container.hub.allowed(connection.principal, t)]
+    if denied:
+        await ws.send_json({"op": "error", "code": "topic_denied", "topics": denied})
+        topics = [t for t in topics if t not in denied]
+    if not topics:
+        return
+    # Listen first, then catch up: live events arriving meanwhile wait behind the gate and are
+    # de-duplicated by id, so the client sees each event once and in order.
+    connection.gate.clear()
+    try:
+        connection.topics.update(topics)
+        backlog = await run_in_threadpool(_catch_up, container, connection.principal, topics, since)
+        high = since or 0
+        for item in backlog:
+            if item["op"] == "snapshot":
+                high = max(high, int(item["last_event_id"] or 0))
+            elif item["op"] == "event":
+                high = max(high, int(item["event"]["id"]))
+            await ws.send_json(item)
+        for topic in topics:
+            connection.covered[topic] = high
+    finally:
+        connection.gate.set()
+
+
+async def _send_loop(ws: WebSocket, connection: Connection) -> None:
+    while True:
+        event: Event | None = await connection.queue.get()
+        if event is None:
+            await ws.close(code=POLICY_VIOLATION, reason="too_slow")
+            return
+        await connection.gate.wait()
+        if connection.already_sent(event):
+            continue
+        await ws.send_json({"op": "event", "event": event.as_dict()})
+
+
+async def _heartbeat(ws: WebSocket, connection: Connection, interval: float) -> None:
+    """Ping every ``interval``; a client silent for three intervals is disconnected."""
+    while True:
+        await asyncio.sleep(interval)
+        if connection.loop.time() - connection.last_seen > 3 * interval:
+            await ws.close(code=POLICY_VIOLATION, reason="heartbeat_timeout")
+            return
+        await ws.send_json({"op": "ping"})

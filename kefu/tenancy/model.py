@@ -1,0 +1,101 @@
+"""Roles, permissions and the authenticated principal (pure: no web, no database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["NAV_ITEMS", "ROLE_PERMISSIONS", "NavItem", "Principal", "Role", "permissions_for"]
+
+
+class Role(StrEnum):
+    AGENT = "agent"  # 座席
+    TEAM_LEADER = "team_leader"  # 班长
+    DUTY_MANAGER = "duty_manager"  # 值班经理
+    QA = "qa"  # 质检员
+    BACKOFFICE = "backoffice"  # 专班处理人
+    KB_EDITOR = "kb_editor"  # 知识库编辑
+    WFM_PLANNER = "wfm_planner"  # 排班计划员
+    ADMIN = "admin"  # 管理员
+    CLIENT_VIEWER = "client_viewer"  # 客户方只读报表
+
+
+# Declarative: what each role may do inside its own tenant. A permission is "area.verb".
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: frozenset({"org.read", "customers.read", "desktop.use"}),
+    Role.TEAM_LEADER: frozenset(
+        {"org.read", "users.read", "customers.read", "agents.supervise", "reports.read"}
+    ),
+    Role.DUTY_MANAGER: frozenset(
+        {"org.read", "users.read", "customers.read", "agents.supervise", "reports.read", "audit.read"}
+    ),
+    Role.QA: frozenset({"org.read", "users.read", "quality.evaluate", "reports.read"}),
+    Role.BACKOFFICE: frozenset({"org.read", "customers.read", "workorders.handle"}),
+    Role.KB_EDITOR: frozenset({"org.read", "knowledge.edit"}),
+    Role.WFM_PLANNER: frozenset({"org.read", "users.read", "wfm.plan", "reports.read"}),
+    Role.ADMIN: frozenset(
+        {
+            "org.read",
+            "org.manage",
+            "users.read",
+            "users.manage",
+            "customers.read",
+            "customers.manage",
+            "routing.manage",
+            "audit.read",
+            "reports.read",
+            "agents.supervise",
+            "calendar.manage",
+            "tokens.manage",
+        }
+    ),
+    Role.CLIENT_VIEWER: frozenset({"reports.read"}),
+}
+
+
+def permissions_for(roles: frozenset[Role] | set[Role], *, superadmin: bool = False) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    if superadmin:
+        granted.add("tenants.manage")
+    return frozenset(granted)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: every query is scoped by ``tenant_id`` taken from here, never from input."""
+
+    user_id: int
+    tenant_id: int
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+    superadmin: bool = False
+    locale: str = "zh-CN"
+    via: str = "session"  # "session" (browser cookie) or "token" (bearer API token)
+    team_id: int | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    key: str  # i18n key nav.<key>
+    path: str
+    permission: str | None  # None: every signed-in user
+
+
+# The web shell's navigation, shown only where the user holds the permission.
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("home", "/", None),
+    NavItem("workspace", "/workspace", "desktop.use"),
+    NavItem("team", "/team", "agents.supervise"),
+    NavItem("customers", "/customers", "customers.read"),
+    NavItem("users", "/admin/users", "users.read"),
+    NavItem("org", "/admin/org", "org.manage"),
+    NavItem("audit", "/admin/audit", "audit.read"),
+    NavItem("tenants", "/admin/tenants", "tenants.manage"),
+)
