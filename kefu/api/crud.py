@@ -1,6 +1,5 @@
 """One generic, tenant-scoped CRUD router for simple configuration tables."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any

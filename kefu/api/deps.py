@@ -81,8 +81,8 @@ def authenticate_request(ctx: Ctx) -> Principal:
                 raise PermissionDeniedError("csrf_failed")
     ctx.principal = principal
     ctx.session.info["actor"] = principal
-    if not request.cookies.get("kefu_lang"):
-        request.state.locale = principal.locale
+    if not (request.cookies.get("kefu_lang") or request.headers.get("accept-language")):
+        request.state.locale = principal.locale  # the user's own setting when the client names none
     return principal
 
 

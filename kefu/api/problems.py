@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu.core.errors import DomainError, FieldError
@@ -89,6 +90,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _field_errors(exc)
         code = "malformed_json" if any(e.key == "error.field.json_invalid" for e in errors) else "validation_failed"
         return problem_response(request, code, 422 if code == "validation_failed" else 400, errors=errors)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique or foreign-key constraint caught what validation could not (e.g. a race).
+        return problem_response(request, "conflict", 409)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
