@@ -1,0 +1,77 @@
+"""Routing engine (ACD): queue and route every medium to agents by skill, priority and capacity."""
+
+from kefu.routing.commands import COMMAND_TYPES, Command, command_from_dict
+from kefu.routing.core import EngineConfig
+from kefu.routing.engine import RoutingEngine
+from kefu.routing.errors import (
+    ERROR_CODES,
+    DuplicateContact,
+    DuplicateQueue,
+    InvalidArgument,
+    InvalidTransition,
+    RoutingError,
+    TenantMismatch,
+    UnknownAgent,
+    UnknownContact,
+    UnknownQueue,
+    UnknownSkill,
+    UnsupportedMedia,
+)
+from kefu.routing.events import EVENT_TYPES, RoutingEvent, event_from_dict
+from kefu.routing.model import (
+    AgentProfile,
+    AgentState,
+    Contact,
+    ContactStatus,
+    MaxWaitAction,
+    Media,
+    Outcome,
+    OverflowAction,
+    OverflowStep,
+    Presence,
+    QueueConfig,
+    ServiceLevel,
+    SlaStep,
+    Strategy,
+    Weights,
+)
+from kefu.routing.views import QueuePosition
+
+__all__ = [
+    "COMMAND_TYPES",
+    "ERROR_CODES",
+    "EVENT_TYPES",
+    "AgentProfile",
+    "AgentState",
+    "Command",
+    "Contact",
+    "ContactStatus",
+    "DuplicateContact",
+    "DuplicateQueue",
+    "EngineConfig",
+    "InvalidArgument",
+    "InvalidTransition",
+    "MaxWaitAction",
+    "Media",
+    "Outcome",
+    "OverflowAction",
+    "OverflowStep",
+    "Presence",
+    "QueueConfig",
+    "QueuePosition",
+    "RoutingEngine",
+    "RoutingError",
+    "RoutingEvent",
+    "ServiceLevel",
+    "SlaStep",
+    "Strategy",
+    "TenantMismatch",
+    "UnknownAgent",
+    "UnknownContact",
+    "UnknownQueue",
+    "UnknownSkill",
+    "UnsupportedMedia",
+    "Weights",
+    "command_from_dict",
+    "event_from_dict",
+]
