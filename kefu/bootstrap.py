@@ -92,7 +92,11 @@ def _register_snapshots(hub: Hub) -> None:
 
     def tenancy_snapshot(session: Session, principal: Principal, _topic: str) -> dict[str, Any]:
         def count(model: Any) -> int:
-            q = select(func.count()).select_from(model).where(model.tenant_id == principal.tenant_id)
+            q = (
+                select(func.count())
+                .select_from(model)
+                .where(model.tenant_id == principal.tenant_id)
+            )
             return int(session.scalar(q) or 0)
 
         return {"sites": count(Site), "teams": count(Team), "users": count(User)}

@@ -19,8 +19,13 @@ console = Console(stderr=True)
 
 @contextmanager
 def _steps(title: str) -> Iterator[Progress]:
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         progress.add_task(title, total=None)
         yield progress
 
@@ -84,11 +89,14 @@ def demo(host: str, port: int, seed_only: bool) -> None:
     settings = Settings()
     _migrate(settings)
     container = build_container(settings)
-    with _steps("Creating demo data") as progress, container.db.session(
-        clock=container.clock, actor_name="kefu demo"
-    ) as session:
+    with (
+        _steps("Creating demo data") as progress,
+        container.db.session(clock=container.clock, actor_name="kefu demo") as session,
+    ):
         task = progress.tasks[0].id
-        created = seed_demo(session, container.clock, lambda m: progress.update(task, description=f"Demo: {m}"))
+        created = seed_demo(
+            session, container.clock, lambda m: progress.update(task, description=f"Demo: {m}")
+        )
     container.close()
     console.print("[green]Demo data created." if created else "Demo data already present.")
     console.print("Demo logins (username / password):")
@@ -109,11 +117,24 @@ def user() -> None:
 @click.option("--username", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--display-name", default="")
-@click.option("--role", "roles", multiple=True, default=("admin",), show_default=True,
-              type=click.Choice([r.value for r in __import__("kefu.tenancy.model", fromlist=["Role"]).Role]))
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    default=("admin",),
+    show_default=True,
+    type=click.Choice([r.value for r in __import__("kefu.tenancy.model", fromlist=["Role"]).Role]),
+)
 @click.option("--superadmin", is_flag=True, help="May create and list tenants.")
-def user_create(tenant_code: str, tenant_name: str, username: str, password: str, display_name: str,
-                roles: tuple[str, ...], superadmin: bool) -> None:
+def user_create(
+    tenant_code: str,
+    tenant_name: str,
+    username: str,
+    password: str,
+    display_name: str,
+    roles: tuple[str, ...],
+    superadmin: bool,
+) -> None:
     """Create a user (and its tenant if needed)."""
     from kefu.bootstrap import build_container
     from kefu.core.errors import DomainError
@@ -129,13 +150,25 @@ def user_create(tenant_code: str, tenant_name: str, username: str, password: str
         with container.db.session(clock=container.clock, actor_name="kefu cli") as session:
             tenant = session.scalar(select(Tenant).where(Tenant.code == tenant_code))
             if tenant is None:
-                tenant = create_tenant(session, container.clock, tenant_code, tenant_name or tenant_code)
+                tenant = create_tenant(
+                    session, container.clock, tenant_code, tenant_name or tenant_code
+                )
             system = Principal(0, tenant.id, "kefu-cli", "kefu cli", frozenset())
-            new = create_user(Scoped(session, system, container.clock), username=username, password=password,
-                              display_name=display_name or username, roles=list(roles), superadmin=superadmin)
-            console.print(f"[green]Created user {new.username} (id {new.id}) in tenant {tenant.code}.")
+            new = create_user(
+                Scoped(session, system, container.clock),
+                username=username,
+                password=password,
+                display_name=display_name or username,
+                roles=list(roles),
+                superadmin=superadmin,
+            )
+            console.print(
+                f"[green]Created user {new.username} (id {new.id}) in tenant {tenant.code}."
+            )
     except DomainError as exc:
-        console.print(f"[red]Refused: {exc.code} {dict(exc.params)} {[e.field for e in exc.errors]}")
+        console.print(
+            f"[red]Refused: {exc.code} {dict(exc.params)} {[e.field for e in exc.errors]}"
+        )
         sys.exit(2)
     finally:
         container.close()

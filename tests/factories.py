@@ -57,8 +57,12 @@ def make_world(container: Container, label: str = "t") -> World:
         world = World(tenant.id, code, site.id, team.id)
         for role, stem in CAST.items():
             user = User(
-                tenant_id=tenant.id, username=f"{stem}.{code}", display_name=f"{stem} {code}",
-                password_hash=_HASH, roles=[str(role)], created_at=container.clock.now(),
+                tenant_id=tenant.id,
+                username=f"{stem}.{code}",
+                display_name=f"{stem} {code}",
+                password_hash=_HASH,
+                roles=[str(role)],
+                created_at=container.clock.now(),
                 team_id=team.id if role in (Role.AGENT, Role.TEAM_LEADER) else None,
                 job_number=f"{len(world.users) + 1000}",
             )

@@ -1,6 +1,5 @@
 """One generic, tenant-scoped CRUD router for simple configuration tables."""
 
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +73,9 @@ def crud_router(spec: CrudSpec) -> APIRouter:
         ctx.scope.check_refs(changes, spec.refs)
         for key, value in changes.items():
             setattr(obj, key, value)
-        ctx.scope.emit(f"{spec.entity}.updated", spec.topic, {"id": obj.id, "fields": sorted(changes)})
+        ctx.scope.emit(
+            f"{spec.entity}.updated", spec.topic, {"id": obj.id, "fields": sorted(changes)}
+        )
         ctx.session.flush()
         result = _dump(obj)
         ctx.commit()

@@ -62,9 +62,18 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, headers: dict[str, Any], send: Send) -> None:
         locale = negotiate(headers.get("accept-language"))
-        body = problem_body("body_too_large", 413, locale, instance=scope["path"], params={"limit": self.max_bytes})
+        body = problem_body(
+            "body_too_large", 413, locale, instance=scope["path"], params={"limit": self.max_bytes}
+        )
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(raw)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(raw)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})

@@ -18,9 +18,16 @@ __all__ = ["install_problem_handlers", "problem_response", "request_locale"]
 
 log = logging.getLogger("kefu.api")
 MEDIA_TYPE = "application/problem+json"
-_STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied",
-                 404: "route_not_found", 405: "method_not_allowed", 413: "body_too_large",
-                 415: "unsupported_media_type", 429: "too_many_requests"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "route_not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
 
 
 def request_locale(request: Request) -> str:
@@ -58,7 +65,9 @@ def problem_body(
             {
                 "field": e.field,
                 "code": e.key.rsplit(".", 1)[-1],
-                "message": translate(e.key, locale, default=translate("error.field.invalid", locale), **e.params),
+                "message": translate(
+                    e.key, locale, default=translate("error.field.invalid", locale), **e.params
+                ),
             }
             for e in errors
         ]
@@ -76,20 +85,30 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, str | int | float)}
-        out.append(FieldError(".".join(loc) or "body", f"error.field.{err.get('type', 'invalid')}", **ctx))
+        out.append(
+            FieldError(".".join(loc) or "body", f"error.field.{err.get('type', 'invalid')}", **ctx)
+        )
     return out
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(request, exc.code, exc.status, params=dict(exc.params), errors=exc.errors)
+        return problem_response(
+            request, exc.code, exc.status, params=dict(exc.params), errors=exc.errors
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
-        code = "malformed_json" if any(e.key == "error.field.json_invalid" for e in errors) else "validation_failed"
-        return problem_response(request, code, 422 if code == "validation_failed" else 400, errors=errors)
+        code = (
+            "malformed_json"
+            if any(e.key == "error.field.json_invalid" for e in errors)
+            else "validation_failed"
+        )
+        return problem_response(
+            request, code, 422 if code == "validation_failed" else 400, errors=errors
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

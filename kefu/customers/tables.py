@@ -20,7 +20,9 @@ class Customer(TenantOwned, Base):
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
-    vip_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 normal, 1 silver, 2 gold, 3 diamond
+    vip_level: Mapped[int] = mapped_column(
+        Integer, default=0
+    )  # 0 normal, 1 silver, 2 gold, 3 diamond
     tags: Mapped[list[str]] = mapped_column(JsonData, default=list)
     birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     city: Mapped[str] = mapped_column(String(100), default="")

@@ -63,5 +63,5 @@ class TenantOwned:
     """
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr receives the class
+    def tenant_id(cls) -> Mapped[int]:
         return mapped_column(BigId, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, event, or_, select
+from sqlalchemy import ColumnElement, Index, String, event, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from kefu.core.events import Event, EventBus
@@ -30,7 +30,9 @@ class EventRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
 
     def to_event(self) -> Event:
-        return Event(self.type, self.topic, self.tenant_id, self.occurred_at, dict(self.data), self.id)
+        return Event(
+            self.type, self.topic, self.tenant_id, self.occurred_at, dict(self.data), self.id
+        )
 
 
 def record_event(session: Session, event: Event) -> EventRecord:
@@ -73,7 +75,7 @@ def events_since(
     exact = [t for t in topics if not t.endswith("*")]
     prefixes = [t[:-1] for t in topics if t.endswith("*")]
     query = select(EventRecord).where(EventRecord.tenant_id == tenant_id, EventRecord.id > after_id)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if exact:
         conditions.append(EventRecord.topic.in_(exact))
     conditions.extend(EventRecord.topic.startswith(p, autoescape=True) for p in prefixes)

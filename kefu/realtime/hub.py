@@ -67,7 +67,9 @@ class Hub:
         self._lock = threading.Lock()
         self._providers: dict[str, tuple[str, SnapshotProvider]] = {}
 
-    def register_snapshot(self, prefix: str, permission: str | None, provider: SnapshotProvider) -> None:
+    def register_snapshot(
+        self, prefix: str, permission: str | None, provider: SnapshotProvider
+    ) -> None:
         """Topics starting with ``prefix`` get their snapshot from ``provider``."""
         self._providers[prefix] = (permission or "", provider)
 
@@ -78,7 +80,9 @@ class Hub:
         return False
 
     def snapshot(self, session: Session, principal: Principal, topic: str) -> dict[str, Any]:
-        for prefix, (_permission, provider) in sorted(self._providers.items(), key=lambda p: -len(p[0])):
+        for prefix, (_permission, provider) in sorted(
+            self._providers.items(), key=lambda p: -len(p[0])
+        ):
             if topic.startswith(prefix):
                 return provider(session, principal, topic)
         return {}

@@ -28,7 +28,7 @@ class RedisBus:
         self._client.ping()
         self._channel = channel
         self._local = InProcessBus()
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.subscribe(**{channel: self._on_message})
         self._thread = self._pubsub.run_in_thread(sleep_time=0.05, daemon=True)
 
@@ -53,5 +53,3 @@ class RedisBus:
         finally:
             self._client.close()
             self._local.close()
-
-

@@ -32,7 +32,11 @@ MAX_TOPICS = 50
 def _authenticate(container: Container, ws: WebSocket) -> Principal:
     with container.db.sessions() as session:
         header = ws.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ws.query_params.get("token")
+        token = (
+            header[7:].strip()
+            if header.lower().startswith("bearer ")
+            else ws.query_params.get("token")
+        )
         if token:
             return principal_from_api_token(session, token, container.clock)
         raw = ws.cookies.get(SESSION_COOKIE)
@@ -46,7 +50,9 @@ def _authenticate(container: Container, ws: WebSocket) -> Principal:
         return principal
 
 
-def _catch_up(container: Container, principal: Principal, topics: list[str], since: int | None) -> list[dict[str, Any]]:
+def _catch_up(
+    container: Container, principal: Principal, topics: list[str], since: int | None
+) -> list[dict[str, Any]]:
     """Snapshots (fresh subscription) or missed events (resume), as messages to send."""
     out: list[dict[str, Any]] = []
     with container.db.sessions() as session:
@@ -111,7 +117,9 @@ async def _receive_loop(ws: WebSocket, container: Container, connection: Connect
             await ws.send_json({"op": "error", "code": "unknown_op"})
 
 
-async def _subscribe(ws: WebSocket, container: Container, connection: Connection, message: dict[str, Any]) -> None:
+async def _subscribe(
+    ws: WebSocket, container: Container, connection: Connection, message: dict[str, Any]
+) -> None:
     topics = [str(t) for t in (message.get("topics") or [])][:MAX_TOPICS]
     since = message.get("since")
     if since is not None and not isinstance(since, int):

@@ -16,8 +16,23 @@ from kefu.core.errors import PermissionDeniedError
 from kefu.tenancy import services
 from kefu.tenancy.model import NAV_ITEMS
 from kefu.tenancy.schemas import (
-    HolidayIn, HolidayOut, HolidayPatch, LoginIn, SiteIn, SiteOut, SitePatch, TeamIn, TeamOut,
-    TeamPatch, TenantIn, TenantOut, TokenIn, TokenOut, UserIn, UserOut, UserPatch,
+    HolidayIn,
+    HolidayOut,
+    HolidayPatch,
+    LoginIn,
+    SiteIn,
+    SiteOut,
+    SitePatch,
+    TeamIn,
+    TeamOut,
+    TeamPatch,
+    TenantIn,
+    TenantOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
 )
 from kefu.tenancy.tables import ApiToken, AuditEntry, Site, Team, Tenant, TenantHoliday, User
 
@@ -69,7 +84,9 @@ def set_session_cookie(response: Response, ctx: Ctx, raw: str) -> None:
     )
 
 
-@router.post("/auth/login", response_model=MeOut, tags=["auth"], summary="Sign in (sets the session cookie)")
+@router.post(
+    "/auth/login", response_model=MeOut, tags=["auth"], summary="Sign in (sets the session cookie)"
+)
 def login(body: LoginIn, response: Response, ctx: Ctx = Depends(get_ctx)) -> MeOut:
     user = services.authenticate(ctx.session, body.username, body.password)
     raw, csrf = services.start_session(
@@ -111,8 +128,13 @@ def list_tokens(ctx: Ctx = Depends(require("tokens.manage"))) -> dict[str, Any]:
     return {"items": rows, "total": total}
 
 
-@router.post("/auth/tokens", status_code=201, response_model=IssuedTokenOut, tags=["auth"],
-             summary="Issue an API token (shown once)")
+@router.post(
+    "/auth/tokens",
+    status_code=201,
+    response_model=IssuedTokenOut,
+    tags=["auth"],
+    summary="Issue an API token (shown once)",
+)
 def issue_token(body: TokenIn, ctx: Ctx = Depends(require("tokens.manage"))) -> dict[str, Any]:
     if ctx.principal is not None and ctx.principal.via == "token":
         raise PermissionDeniedError("token_cannot_issue")
@@ -122,7 +144,9 @@ def issue_token(body: TokenIn, ctx: Ctx = Depends(require("tokens.manage"))) -> 
     return out
 
 
-@router.delete("/auth/tokens/{token_id}", status_code=204, tags=["auth"], summary="Revoke an API token")
+@router.delete(
+    "/auth/tokens/{token_id}", status_code=204, tags=["auth"], summary="Revoke an API token"
+)
 def revoke_token(token_id: int, ctx: Ctx = Depends(require("tokens.manage"))) -> Response:
     services.revoke_api_token(ctx.scope, token_id)
     ctx.commit()
@@ -146,7 +170,9 @@ def list_users(
     return {"items": rows, "total": total}
 
 
-@router.post("/users", status_code=201, response_model=UserOut, tags=["users"], summary="Create a user")
+@router.post(
+    "/users", status_code=201, response_model=UserOut, tags=["users"], summary="Create a user"
+)
 def create_user(body: UserIn, ctx: Ctx = Depends(require("users.manage"))) -> User:
     values = body.model_dump()
     values["roles"] = [str(r) for r in body.roles]
@@ -187,7 +213,9 @@ class AuditOut(BaseModel):
     note: str
 
 
-@router.get("/audit", response_model=Page[AuditOut], tags=["audit"], summary="Audit log, newest first")
+@router.get(
+    "/audit", response_model=Page[AuditOut], tags=["audit"], summary="Audit log, newest first"
+)
 def list_audit(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
@@ -217,8 +245,13 @@ def list_tenants(ctx: Ctx = Depends(require("tenants.manage"))) -> dict[str, Any
     return {"items": rows, "total": len(rows)}
 
 
-@router.post("/tenants", status_code=201, response_model=TenantOut, tags=["tenants"],
-             summary="Create a tenant")
+@router.post(
+    "/tenants",
+    status_code=201,
+    response_model=TenantOut,
+    tags=["tenants"],
+    summary="Create a tenant",
+)
 def create_tenant(body: TenantIn, ctx: Ctx = Depends(require("tenants.manage"))) -> Tenant:
     tenant = services.create_tenant(ctx.session, ctx.container.clock, **body.model_dump())
     ctx.commit()
@@ -229,9 +262,28 @@ def create_tenant(body: TenantIn, ctx: Ctx = Depends(require("tenants.manage")))
 
 for spec in (
     CrudSpec("sites", "site", Site, SiteIn, SitePatch, SiteOut, "org.read", "org.manage"),
-    CrudSpec("teams", "team", Team, TeamIn, TeamPatch, TeamOut, "org.read", "org.manage",
-             refs={"site_id": Site, "leader_id": User}),
-    CrudSpec("calendar/holidays", "holiday", TenantHoliday, HolidayIn, HolidayPatch, HolidayOut,
-             "org.read", "calendar.manage", order_by="day", tags=("calendar",)),
+    CrudSpec(
+        "teams",
+        "team",
+        Team,
+        TeamIn,
+        TeamPatch,
+        TeamOut,
+        "org.read",
+        "org.manage",
+        refs={"site_id": Site, "leader_id": User},
+    ),
+    CrudSpec(
+        "calendar/holidays",
+        "holiday",
+        TenantHoliday,
+        HolidayIn,
+        HolidayPatch,
+        HolidayOut,
+        "org.read",
+        "calendar.manage",
+        order_by="day",
+        tags=("calendar",),
+    ),
 ):
     router.include_router(crud_router(spec))

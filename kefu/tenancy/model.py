@@ -27,7 +27,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         {"org.read", "users.read", "customers.read", "agents.supervise", "reports.read"}
     ),
     Role.DUTY_MANAGER: frozenset(
-        {"org.read", "users.read", "customers.read", "agents.supervise", "reports.read", "audit.read"}
+        {
+            "org.read",
+            "users.read",
+            "customers.read",
+            "agents.supervise",
+            "reports.read",
+            "audit.read",
+        }
     ),
     Role.QA: frozenset({"org.read", "users.read", "quality.evaluate", "reports.read"}),
     Role.BACKOFFICE: frozenset({"org.read", "customers.read", "workorders.handle"}),
@@ -53,7 +60,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
-def permissions_for(roles: frozenset[Role] | set[Role], *, superadmin: bool = False) -> frozenset[str]:
+def permissions_for(
+    roles: frozenset[Role] | set[Role], *, superadmin: bool = False
+) -> frozenset[str]:
     granted: set[str] = set()
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]

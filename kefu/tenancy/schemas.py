@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-
-from pydantic import AwareDatetime
 from typing import Literal
 from zoneinfo import available_timezones
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from kefu.api.schemas import Input, Output
 from kefu.tenancy.model import Role
 
 __all__ = [
-    "HolidayIn", "HolidayOut", "HolidayPatch", "LoginIn", "SiteIn", "SiteOut", "SitePatch",
-    "TeamIn", "TeamOut", "TeamPatch", "TenantIn", "TenantOut", "TokenIn", "TokenOut",
-    "UserIn", "UserOut", "UserPatch",
+    "HolidayIn",
+    "HolidayOut",
+    "HolidayPatch",
+    "LoginIn",
+    "SiteIn",
+    "SiteOut",
+    "SitePatch",
+    "TeamIn",
+    "TeamOut",
+    "TeamPatch",
+    "TenantIn",
+    "TenantOut",
+    "TokenIn",
+    "TokenOut",
+    "UserIn",
+    "UserOut",
+    "UserPatch",
 ]
 
 Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")

@@ -32,8 +32,8 @@ class Scoped:
         self.clock = clock
         self.tenant_id = principal.tenant_id
 
-    def select(self, model: type[T]) -> Select[tuple[T]]:
-        return select(model).where(model.tenant_id == self.tenant_id)  # type: ignore[attr-defined]
+    def select(self, model: type[Any]) -> Select[Any]:
+        return select(model).where(model.tenant_id == self.tenant_id)
 
     def get(self, model: type[T], obj_id: int, *, entity: str | None = None) -> T:
         obj = self.session.get(model, obj_id) if isinstance(obj_id, int) else None
@@ -42,8 +42,8 @@ class Scoped:
         return obj
 
     def list(
-        self, query: Select[tuple[T]], *, limit: int = 100, offset: int = 0
-    ) -> tuple[list[T], int]:
+        self, query: Select[Any], *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[Any], int]:
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = list(self.session.scalars(query.limit(limit).offset(offset)))
         return rows, total

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.core.calendar import BusinessCalendar, WeeklyHours
 from kefu.core.clock import Clock
 from kefu.core.errors import AuthenticationError, ConflictError, FieldError, ValidationFailed
 from kefu.core.ids import digest, new_token
@@ -15,7 +16,7 @@ from kefu.tenancy.audit import add_audit
 from kefu.tenancy.model import Principal, Role, permissions_for
 from kefu.tenancy.scope import Scoped
 from kefu.tenancy.security import hash_password, verify_password
-from kefu.tenancy.tables import ApiToken, Site, Team, Tenant, User, WebSession
+from kefu.tenancy.tables import ApiToken, Site, Team, Tenant, TenantHoliday, User, WebSession
 
 __all__ = [
     "IssuedToken",
@@ -29,6 +30,7 @@ __all__ = [
     "principal_from_session",
     "revoke_api_token",
     "start_session",
+    "tenant_calendar",
     "update_user",
 ]
 
@@ -113,9 +115,7 @@ class IssuedToken:
     secret: str  # shown once, never stored
 
 
-def create_api_token(
-    scope: Scoped, name: str, expires_at: datetime | None = None
-) -> IssuedToken:
+def create_api_token(scope: Scoped, name: str, expires_at: datetime | None = None) -> IssuedToken:
     secret = new_token("kefu_")
     row = scope.add(
         ApiToken(
@@ -194,3 +194,17 @@ def update_user(scope: Scoped, user_id: int, **changes: object) -> User:
         setattr(user, key, value)
     scope.emit("user.updated", "tenancy", {"id": user.id, "fields": sorted(changes)})
     return user
+
+
+def tenant_calendar(
+    session: Session, tenant_id: int, hours: WeeklyHours | None = None
+) -> BusinessCalendar:
+    """The tenant's business calendar: national holidays and 调休 plus its own exceptions."""
+    tenant = session.get(Tenant, tenant_id)
+    rows = session.scalars(select(TenantHoliday).where(TenantHoliday.tenant_id == tenant_id)).all()
+    return BusinessCalendar(
+        hours=hours or WeeklyHours.weekdays("09:00-18:00"),
+        timezone=tenant.timezone if tenant else "Asia/Shanghai",
+        custom_holidays={r.day: r.name for r in rows if r.kind == "holiday"},
+        custom_workdays=frozenset(r.day for r in rows if r.kind == "workday"),
+    )

@@ -28,14 +28,31 @@ __all__ = ["mount_web"]
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
+_FIRST = ("username", "display_name", "name", "code", "day")
+
+
+def _changes(values: dict[str, Any] | None, limit: int = 200) -> str:
+    """An audit row's values as ``key=value`` text, identifying fields first."""
+    if not values:
+        return ""
+    keys = [k for k in _FIRST if k in values] + sorted(k for k in values if k not in _FIRST)
+    text = ", ".join(f"{k}={values[k]}" for k in keys if values[k] not in (None, "", []))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+templates.env.filters["changes"] = _changes
 LOGIN_CSRF_COOKIE = "kefu_login_csrf"
 
 
 def _locale(request: Request, fallback: str | None = None) -> str:
-    return negotiate(request.cookies.get("kefu_lang"), fallback, request.headers.get("accept-language"))
+    return negotiate(
+        request.cookies.get("kefu_lang"), fallback, request.headers.get("accept-language")
+    )
 
 
-def render(request: Request, name: str, ctx: Ctx | None = None, status: int = 200, **data: Any) -> HTMLResponse:
+def render(
+    request: Request, name: str, ctx: Ctx | None = None, status: int = 200, **data: Any
+) -> HTMLResponse:
     principal = ctx.principal if ctx else None
     locale = _locale(request, principal.locale if principal else None)
 
@@ -47,9 +64,16 @@ def render(request: Request, name: str, ctx: Ctx | None = None, status: int = 20
         nav = [n for n in NAV_ITEMS if n.permission is None or principal.can(n.permission)]
     other = "en" if locale == "zh-CN" else "zh-CN"
     context = {
-        "request": request, "t": t, "locale": locale, "other_locale": other, "nav": nav,
-        "principal": principal, "csrf_token": ctx.csrf_token if ctx else "", "path": request.url.path,
-        "mask_phone": mask_phone, **data,
+        "request": request,
+        "t": t,
+        "locale": locale,
+        "other_locale": other,
+        "nav": nav,
+        "principal": principal,
+        "csrf_token": ctx.csrf_token if ctx else "",
+        "path": request.url.path,
+        "mask_phone": mask_phone,
+        **data,
     }
     return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -67,7 +91,9 @@ def page_ctx(permission: str | None = None) -> Any:
         if not raw:
             raise _LoginRequired("")
         try:
-            ctx.principal, ctx.csrf_token = tenancy.principal_from_session(ctx.session, raw, ctx.container.clock)
+            ctx.principal, ctx.csrf_token = tenancy.principal_from_session(
+                ctx.session, raw, ctx.container.clock
+            )
         except AuthenticationError as exc:
             raise _LoginRequired(exc.code) from exc
         if permission and not ctx.principal.can(permission):
@@ -105,16 +131,31 @@ def login_submit(
         user = tenancy.authenticate(ctx.session, username, password)
     except AuthenticationError:
         token = new_token(nbytes=16)
-        response = render(request, "login.html", reason="bad_credentials", next=next, login_csrf=token,
-                          username=username, status=401)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
-        return response
-    raw, _csrf = tenancy.start_session(ctx.session, user, ctx.container.clock, ctx.container.settings.session_hours)
+        failed = render(
+            request,
+            "login.html",
+            reason="bad_credentials",
+            next=next,
+            login_csrf=token,
+            username=username,
+            status=401,
+        )
+        failed.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+        return failed
+    raw, _csrf = tenancy.start_session(
+        ctx.session, user, ctx.container.clock, ctx.container.settings.session_hours
+    )
     ctx.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="lax", path="/",
-                        secure=ctx.container.settings.cookie_secure,
-                        max_age=int(ctx.container.settings.session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=ctx.container.settings.cookie_secure,
+        max_age=int(ctx.container.settings.session_hours * 3600),
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -138,7 +179,10 @@ def switch_language(locale: str, request: Request, next: str = "/") -> Response:
 
 
 def _count(ctx: Ctx, model: Any) -> int:
-    return int(ctx.session.scalar(select(func.count()).select_from(ctx.scope.select(model).subquery())) or 0)
+    return int(
+        ctx.session.scalar(select(func.count()).select_from(ctx.scope.select(model).subquery()))
+        or 0
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -153,8 +197,14 @@ def home(ctx: Ctx = Depends(page_ctx())) -> Response:
         .order_by(Team.name)
     ).all()
     counts = {"sites": _count(ctx, Site), "teams": _count(ctx, Team), "users": _count(ctx, User)}
-    return render(ctx.request, "home.html", ctx, tenant=tenant, counts=counts,
-                  team_sizes=[{"name": n, "value": v} for n, v in sizes])
+    return render(
+        ctx.request,
+        "home.html",
+        ctx,
+        tenant=tenant,
+        counts=counts,
+        team_sizes=[{"name": n, "value": v} for n, v in sizes],
+    )
 
 
 @router.get("/workspace", response_class=HTMLResponse)
@@ -162,18 +212,31 @@ def workspace(ctx: Ctx = Depends(page_ctx("desktop.use"))) -> Response:
     me = ctx.scope.get(User, ctx.scope.principal.user_id)
     team = ctx.session.get(Team, me.team_id) if me.team_id else None
     leader = ctx.session.get(User, team.leader_id) if team and team.leader_id else None
-    mates = list(ctx.session.scalars(ctx.scope.select(User).where(User.team_id == me.team_id))) if team else []
+    mates = (
+        list(ctx.session.scalars(ctx.scope.select(User).where(User.team_id == me.team_id)))
+        if team
+        else []
+    )
     return render(ctx.request, "workspace.html", ctx, me=me, team=team, leader=leader, mates=mates)
 
 
 @router.get("/team", response_class=HTMLResponse)
 def team_page(ctx: Ctx = Depends(page_ctx("agents.supervise"))) -> Response:
     query = ctx.scope.select(Team).order_by(Team.name)
-    if "team_leader" in ctx.scope.principal.roles and "duty_manager" not in ctx.scope.principal.roles:
+    if (
+        "team_leader" in ctx.scope.principal.roles
+        and "duty_manager" not in ctx.scope.principal.roles
+    ):
         query = query.where(Team.leader_id == ctx.scope.principal.user_id)
     teams = list(ctx.session.scalars(query))
-    members = {t.id: list(ctx.session.scalars(ctx.scope.select(User).where(User.team_id == t.id).order_by(User.job_number)))
-               for t in teams}
+    members = {
+        t.id: list(
+            ctx.session.scalars(
+                ctx.scope.select(User).where(User.team_id == t.id).order_by(User.job_number)
+            )
+        )
+        for t in teams
+    }
     return render(ctx.request, "team.html", ctx, teams=teams, members=members)
 
 
@@ -183,12 +246,16 @@ def customers_page(q: str = "", ctx: Ctx = Depends(page_ctx("customers.read"))) 
     if q.strip():
         query = query.where(Customer.name.contains(q.strip()[:50], autoescape=True))
     rows, total = ctx.scope.list(query, limit=50)
-    counts = dict(ctx.session.execute(
-        select(Interaction.customer_id, func.count(Interaction.id))
-        .where(Interaction.customer_id.in_([c.id for c in rows]))
-        .group_by(Interaction.customer_id)
-    ).all())
-    return render(ctx.request, "customers.html", ctx, customers=rows, total=total, q=q, counts=counts)
+    counts = dict(
+        ctx.session.execute(
+            select(Interaction.customer_id, func.count(Interaction.id))
+            .where(Interaction.customer_id.in_([c.id for c in rows]))
+            .group_by(Interaction.customer_id)
+        ).all()
+    )
+    return render(
+        ctx.request, "customers.html", ctx, customers=rows, total=total, q=q, counts=counts
+    )
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -197,7 +264,9 @@ def users_page(ctx: Ctx = Depends(page_ctx("users.read"))) -> Response:
     teams = {t.id: t for t in ctx.session.scalars(ctx.scope.select(Team))}
     from kefu.tenancy.model import Role
 
-    return render(ctx.request, "users.html", ctx, users=users, total=total, teams=teams, roles=list(Role))
+    return render(
+        ctx.request, "users.html", ctx, users=users, total=total, teams=teams, roles=list(Role)
+    )
 
 
 @router.get("/admin/org", response_class=HTMLResponse)
@@ -205,13 +274,22 @@ def org_page(ctx: Ctx = Depends(page_ctx("org.manage"))) -> Response:
     sites = list(ctx.session.scalars(ctx.scope.select(Site).order_by(Site.code)))
     teams = list(ctx.session.scalars(ctx.scope.select(Team).order_by(Team.name)))
     users = {u.id: u for u in ctx.session.scalars(ctx.scope.select(User))}
-    return render(ctx.request, "org.html", ctx, sites=sites, teams=teams, users=users,
-                  site_names={s.id: s.name for s in sites})
+    return render(
+        ctx.request,
+        "org.html",
+        ctx,
+        sites=sites,
+        teams=teams,
+        users=users,
+        site_names={s.id: s.name for s in sites},
+    )
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(ctx: Ctx = Depends(page_ctx("audit.read"))) -> Response:
-    rows, total = ctx.scope.list(ctx.scope.select(AuditEntry).order_by(AuditEntry.id.desc()), limit=200)
+    rows, total = ctx.scope.list(
+        ctx.scope.select(AuditEntry).order_by(AuditEntry.id.desc()), limit=200
+    )
     return render(ctx.request, "audit.html", ctx, rows=rows, total=total)
 
 

@@ -27,9 +27,15 @@ def test_login_sets_session_and_me_lists_role_navigation(app, container) -> None
 def test_bad_credentials_are_one_clear_problem(app, container) -> None:
     world = make_world(container)
     client = TestClient(app)
-    for username, password in ((world.username(Role.ADMIN), "wrong-password"), ("nobody-here", PASSWORD)):
-        response = client.post("/api/v1/auth/login", json={"username": username, "password": password},
-                               headers={"Accept-Language": "en"})
+    for username, password in (
+        (world.username(Role.ADMIN), "wrong-password"),
+        ("nobody-here", PASSWORD),
+    ):
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"username": username, "password": password},
+            headers={"Accept-Language": "en"},
+        )
         assert response.status_code == 401
         assert response.headers["content-type"].startswith("application/problem+json")
         body = response.json()
@@ -63,7 +69,9 @@ def test_cookie_writes_need_the_csrf_token(app, container) -> None:
     token = client.headers.pop("X-CSRF-Token")
     refused = client.post("/api/v1/sites", json={"code": "X1", "name": "无令牌"})
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
-    accepted = client.post("/api/v1/sites", json={"code": "X1", "name": "有令牌"}, headers={"X-CSRF-Token": token})
+    accepted = client.post(
+        "/api/v1/sites", json={"code": "X1", "name": "有令牌"}, headers={"X-CSRF-Token": token}
+    )
     assert accepted.status_code == 201
 
 
@@ -88,7 +96,9 @@ def test_expired_api_token_is_refused(app, container, clock) -> None:
     world = make_world(container)
     admin = login(app, world.username(Role.ADMIN))
     expires = (clock.now() + timedelta(minutes=5)).isoformat()
-    secret = admin.post("/api/v1/auth/tokens", json={"name": "short", "expires_at": expires}).json()["token"]
+    secret = admin.post(
+        "/api/v1/auth/tokens", json={"name": "short", "expires_at": expires}
+    ).json()["token"]
     bearer = TestClient(app, headers={"Authorization": f"Bearer {secret}"})
     assert bearer.get("/api/v1/sites").status_code == 200
     clock.advance(301)
@@ -98,8 +108,11 @@ def test_expired_api_token_is_refused(app, container, clock) -> None:
 def test_roles_limit_what_a_user_may_do(app, container) -> None:
     world = make_world(container)
     agent = login(app, world.username(Role.AGENT))
-    refused = agent.post("/api/v1/users", json={"username": "x1", "password": "long-enough-1", "display_name": "X"},
-                         headers={"Accept-Language": "en"})
+    refused = agent.post(
+        "/api/v1/users",
+        json={"username": "x1", "password": "long-enough-1", "display_name": "X"},
+        headers={"Accept-Language": "en"},
+    )
     assert refused.status_code == 403
     assert refused.json()["code"] == "permission_denied"
     assert "users.manage" in refused.json()["detail"]

@@ -30,17 +30,28 @@ def _problem(response, status: int, code: str) -> dict:
 
 
 def test_malformed_json(admin) -> None:
-    response = admin.post("/api/v1/sites", content=b'{"code": "A", ', headers={"Content-Type": "application/json"})
+    response = admin.post(
+        "/api/v1/sites", content=b'{"code": "A", ', headers={"Content-Type": "application/json"}
+    )
     _problem(response, 400, "malformed_json")
 
 
 def test_unknown_fields_and_wrong_types_name_the_field(admin) -> None:
     body = _problem(
-        admin.post("/api/v1/sites", json={"code": "A1", "name": "甲", "colour": "red"}, headers={"Accept-Language": "en"}),
-        422, "validation_failed",
+        admin.post(
+            "/api/v1/sites",
+            json={"code": "A1", "name": "甲", "colour": "red"},
+            headers={"Accept-Language": "en"},
+        ),
+        422,
+        "validation_failed",
     )
-    assert {"field": "colour", "code": "extra_forbidden", "message": "Unknown field"} in body["errors"]
-    body = _problem(admin.post("/api/v1/teams", json={"name": "乙", "site_id": "abc"}), 422, "validation_failed")
+    assert {"field": "colour", "code": "extra_forbidden", "message": "Unknown field"} in body[
+        "errors"
+    ]
+    body = _problem(
+        admin.post("/api/v1/teams", json={"name": "乙", "site_id": "abc"}), 422, "validation_failed"
+    )
     assert body["errors"][0]["field"] == "site_id"
     assert body["errors"][0]["message"] == "应为整数"
 
@@ -48,14 +59,19 @@ def test_unknown_fields_and_wrong_types_name_the_field(admin) -> None:
 def test_missing_field_and_bad_timezone(admin) -> None:
     body = _problem(admin.post("/api/v1/sites", json={"name": "无编码"}), 422, "validation_failed")
     assert [e["field"] for e in body["errors"]] == ["code"]
-    body = _problem(admin.post("/api/v1/sites", json={"code": "TZ", "name": "错时区", "timezone": "Mars/Base"}),
-                    422, "validation_failed")
+    body = _problem(
+        admin.post("/api/v1/sites", json={"code": "TZ", "name": "错时区", "timezone": "Mars/Base"}),
+        422,
+        "validation_failed",
+    )
     assert body["errors"][0]["field"] == "timezone"
 
 
 def test_oversized_body_is_refused(admin, container) -> None:
     big = "x" * (container.settings.max_body_bytes + 10)
-    body = _problem(admin.post("/api/v1/sites", json={"code": "BIG", "name": big}), 413, "body_too_large")
+    body = _problem(
+        admin.post("/api/v1/sites", json={"code": "BIG", "name": big}), 413, "body_too_large"
+    )
     assert str(container.settings.max_body_bytes) in body["detail"]
 
 
@@ -68,12 +84,19 @@ def test_duplicate_is_a_conflict_and_leaves_no_partial_rows(admin, container) ->
     assert admin.post("/api/v1/sites", json={"code": "DUP", "name": "一"}).status_code == 201
     _problem(admin.post("/api/v1/sites", json={"code": "DUP", "name": "二"}), 409, "conflict")
     with container.db.sessions() as session:
-        names = [s.name for s in session.query(Site).filter_by(tenant_id=admin.world.tenant_id, code="DUP")]
+        names = [
+            s.name
+            for s in session.query(Site).filter_by(tenant_id=admin.world.tenant_id, code="DUP")
+        ]
     assert names == ["一"]
 
 
 def test_reference_to_missing_object_is_a_field_error(admin) -> None:
-    body = _problem(admin.post("/api/v1/teams", json={"name": "丙", "site_id": 987654321}), 422, "validation_failed")
+    body = _problem(
+        admin.post("/api/v1/teams", json={"name": "丙", "site_id": 987654321}),
+        422,
+        "validation_failed",
+    )
     assert body["errors"][0]["field"] == "site_id"
 
 
@@ -83,13 +106,18 @@ def test_unexpected_failure_is_a_500_problem_without_stack_trace(app, container,
         raise RuntimeError("secret internals")
 
     client = TestClient(app, raise_server_exceptions=False)
-    body = _problem(client.get("/api/v1/_boom", headers={"Accept-Language": "en"}), 500, "internal_error")
+    body = _problem(
+        client.get("/api/v1/_boom", headers={"Accept-Language": "en"}), 500, "internal_error"
+    )
     assert "secret internals" not in str(body)
 
 
 def test_language_follows_accept_language_then_cookie(app) -> None:
     client = TestClient(app)
-    assert client.get("/api/v1/sites", headers={"Accept-Language": "en-US,en;q=0.9"}).json()["title"] == "Not signed in"
+    assert (
+        client.get("/api/v1/sites", headers={"Accept-Language": "en-US,en;q=0.9"}).json()["title"]
+        == "Not signed in"
+    )
     assert client.get("/api/v1/sites").json()["title"] == "未登录"
     client.cookies.set("kefu_lang", "en")
     assert client.get("/api/v1/sites").json()["title"] == "Not signed in"

@@ -38,7 +38,9 @@ def negotiate(*candidates: str | None) -> str:
     return DEFAULT_LOCALE
 
 
-def translate(key: str, locale: str = DEFAULT_LOCALE, default: str | None = None, **params: Any) -> str:
+def translate(
+    key: str, locale: str = DEFAULT_LOCALE, default: str | None = None, **params: Any
+) -> str:
     """Message for ``key`` in ``locale``, falling back to zh-CN, then ``default``, then the key."""
     message = catalog(locale).get(key) or catalog(DEFAULT_LOCALE).get(key)
     if message is None:
