@@ -15,7 +15,7 @@ test: ## Install what the tests need and run the whole suite (the CI command)
 	scripts/test
 
 lint: ## ruff (with DTZ: no naive datetimes)
-	$(VENV)/ruff check kefu tests bench
+	$(VENV)/ruff check .
 
 types: ## mypy (strict on pure modules)
 	$(VENV)/mypy kefu

@@ -30,8 +30,11 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations using ``engine`` (so in-memory and test databases work too)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply migrations using ``engine`` (so in-memory and test databases work too).
+
+    Features branch their migrations from the base revision, so "heads" applies every branch.
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection

@@ -21,13 +21,14 @@ def health(request: Request) -> dict[str, Any]:
     try:
         with container.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            rows = conn.execute(text("SELECT version_num FROM alembic_version ORDER BY 1"))
+            revisions = [r[0] for r in rows]
     except Exception as exc:
         raise DomainError("not_ready", status=503) from exc
     return {
         "status": "ok",
         "version": kefu.__version__,
         "database": container.db.backend,
-        "schema_revision": revision,
+        "schema_revisions": revisions,
         "event_bus": type(container.bus).__name__,
     }

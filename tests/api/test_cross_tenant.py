@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kefu.tenancy.model import Role
 from kefu.tenancy.tables import ApiToken, Site, Team, TenantHoliday, User
-from tests.factories import login, make_world
+from tests.factories import World, login, make_world
 
 pytestmark = pytest.mark.api
 
@@ -79,6 +81,21 @@ ATTACKS: dict[tuple[str, str], Attack] = {
     ),
     ("delete", "/api/v1/calendar/holidays/{item_id}"): Attack(ids={"item_id": "holiday"}),
 }
+# Victim objects: key -> how tenant B's administrator makes one (returns its id, or a value).
+VICTIMS: dict[str, Callable[[TestClient, World], Any]] = {
+    "site": lambda _client, world: world.site_id,
+    "team": lambda _client, world: world.team_id,
+    "user": lambda _client, world: world.users[Role.AGENT].id,
+    "victim_admin_name": lambda _client, world: world.username(Role.ADMIN),
+    "token": lambda client, _world: client.post(
+        "/api/v1/auth/tokens", json={"name": "victim-token"}
+    ).json()["id"],
+    "holiday": lambda client, _world: client.post(
+        "/api/v1/calendar/holidays", json={"day": "2026-12-31", "kind": "holiday", "name": "victim"}
+    ).json()["id"],
+}
+# Features add their routes to ATTACKS and their objects to VICTIMS below, one block each.
+
 # Patching a victim's object with a reference into the attacker's own tenant is refused too.
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 
@@ -110,19 +127,7 @@ def test_tenant_a_cannot_reach_tenant_b(app, container) -> None:
     victim = make_world(container, "victim")
     attacker_world = make_world(container, "attacker")
     victim_admin = login(app, victim.username(Role.ADMIN))
-    victim_ids = {
-        "site": victim.site_id,
-        "team": victim.team_id,
-        "user": victim.users[Role.AGENT].id,
-        "token": victim_admin.post("/api/v1/auth/tokens", json={"name": "victim-token"}).json()[
-            "id"
-        ],
-        "holiday": victim_admin.post(
-            "/api/v1/calendar/holidays",
-            json={"day": "2026-12-31", "kind": "holiday", "name": "victim"},
-        ).json()["id"],
-        "victim_admin_name": victim.username(Role.ADMIN),
-    }
+    victim_ids = {key: make(victim_admin, victim) for key, make in VICTIMS.items()}
     before = _victim_state(container, victim.tenant_id)
     marker = victim.code
 

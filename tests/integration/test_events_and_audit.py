@@ -95,7 +95,8 @@ def test_tenant_calendar_combines_national_days_and_own_exceptions(container) ->
     assert not calendar.is_working_day(date(2026, 3, 16))  # own holiday, a Monday
     assert calendar.is_working_day(date(2026, 3, 21))  # own extra working Saturday
     assert not calendar.is_working_day(date(2026, 10, 1))  # 国庆
-    # Friday 2026-03-13 17:00 Beijing + 2 working hours; Monday is the company holiday -> Tuesday 10:00.
+    # Friday 2026-03-13 17:00 Beijing + 2 working hours; Monday is a company holiday:
+    # due Tuesday 10:00.
     start = datetime(2026, 3, 13, 9, 0, tzinfo=UTC)
     assert calendar.add_working_time(start, timedelta(hours=2)) == datetime(
         2026, 3, 17, 2, 0, tzinfo=UTC

@@ -14,11 +14,25 @@ LOCALES: tuple[str, ...] = ("zh-CN", "en")
 _DIR = Path(__file__).parent
 
 
+_PACKAGE = _DIR.parent.parent  # kefu/
+
+
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    """The flat key -> message mapping of one locale."""
-    with (_DIR / f"{locale}.json").open(encoding="utf-8") as fh:
-        data: dict[str, str] = json.load(fh)
+    """The flat key -> message mapping of one locale.
+
+    The shared catalog lives here; each feature may add its own keys in
+    ``kefu/<feature>/i18n/<locale>.json`` (a key defined twice is an error).
+    """
+    data: dict[str, str] = {}
+    features = [p for p in sorted(_PACKAGE.glob(f"*/i18n/{locale}.json")) if p.parent != _DIR]
+    for path in [_DIR / f"{locale}.json", *features]:
+        with path.open(encoding="utf-8") as fh:
+            part: dict[str, str] = json.load(fh)
+        clash = set(part) & set(data)
+        if clash:
+            raise ValueError(f"{path}: keys already defined: {sorted(clash)[:5]}")
+        data.update(part)
     return data
 
 
