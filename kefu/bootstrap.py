@@ -23,6 +23,8 @@ from kefu.core.events import EventBus, InProcessBus
 from kefu.db.eventlog import EventRecord, install_outbox
 from kefu.db.session import Database
 from kefu.realtime.hub import Hub
+from kefu.routing.runtime import RoutingRuntime
+from kefu.routing.services import RoutingService
 from kefu.tenancy import Principal
 from kefu.tenancy.audit import install_audit
 
@@ -41,12 +43,15 @@ class Container:
     bus: EventBus
     hub: Hub
     secret_key: str
+    routing: RoutingRuntime
+    routing_service: RoutingService
 
     @staticmethod
     def last_event_id(session: Session) -> int:
         return int(session.scalar(select(func.max(EventRecord.id))) or 0)
 
     def close(self) -> None:
+        self.routing.stop()
         self.bus.close()
         self.db.dispose()
 
@@ -82,13 +87,19 @@ def build_container(
     install_audit(db.sessions)
     hub = Hub()
     bus.subscribe(hub.on_event)
-    container = Container(settings, db, clock or SystemClock(), bus, hub, _secret_key(settings))
-    _register_snapshots(hub)
+    clock = clock or SystemClock()
+    runtime = RoutingRuntime(db, clock, bus)
+    container = Container(
+        settings, db, clock, bus, hub, _secret_key(settings), runtime, RoutingService(runtime)
+    )
+    _register_snapshots(container)
     return container
 
 
-def _register_snapshots(hub: Hub) -> None:
+def _register_snapshots(container: Container) -> None:
     from kefu.tenancy.tables import Site, Team, User
+
+    hub = container.hub
 
     def tenancy_snapshot(session: Session, principal: Principal, _topic: str) -> dict[str, Any]:
         def count(model: Any) -> int:
@@ -103,12 +114,25 @@ def _register_snapshots(hub: Hub) -> None:
 
     hub.register_snapshot("tenancy", "org.read", tenancy_snapshot)
 
+    def routing_snapshot(_session: Session, principal: Principal, topic: str) -> dict[str, Any]:
+        if topic.startswith("routing.agent."):
+            view = container.routing_service.agent_view(int(topic.rsplit(".", 1)[1]))
+            return view or {"state": "offline", "slots": {}}
+        return container.routing.tenant_stats(principal.tenant_id)
+
+    def own_agent_topic(principal: Principal, topic: str) -> bool:
+        return principal.can("agents.supervise") or topic == f"routing.agent.{principal.user_id}"
+
+    hub.register_snapshot("routing.", "agents.supervise", routing_snapshot)
+    hub.register_snapshot("routing.agent.", None, routing_snapshot, authorize=own_agent_topic)
+
 
 def create_app(container: Container | None = None, *, settings: Settings | None = None) -> FastAPI:
     container = container or build_container(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        container.routing.start()  # replays the command log before serving
         yield
         container.close()
 
@@ -130,11 +154,13 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
     from kefu.realtime.ws import router as ws_router
+    from kefu.routing.api import router as routing_router
     from kefu.tenancy.api import router as tenancy_router
     from kefu.web.pages import mount_web
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)
+    v1.include_router(routing_router)
     v1.include_router(ws_router)
     app.include_router(health_router)
     app.include_router(v1)

@@ -1,5 +1,6 @@
 """One generic, tenant-scoped CRUD router for simple configuration tables."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +27,17 @@ class CrudSpec:
     topic: str = "tenancy"
     order_by: str = "id"
     tags: tuple[str, ...] = ()
+    # Called after each committed write (e.g. to push configuration into a running engine).
+    after_write: Callable[[Ctx], None] | None = None
 
 
 def crud_router(spec: CrudSpec) -> APIRouter:
     router = APIRouter(prefix=f"/{spec.path}", tags=list(spec.tags or (spec.path,)))
     out, create_schema, update_schema = spec.out, spec.create, spec.update
+
+    def _after(ctx: Ctx) -> None:
+        if spec.after_write is not None:
+            spec.after_write(ctx)
 
     def _dump(obj: Any) -> dict[str, Any]:
         return out.model_validate(obj).model_dump(mode="json")
@@ -56,6 +63,7 @@ def crud_router(spec: CrudSpec) -> APIRouter:
         ctx.scope.emit(f"{spec.entity}.created", spec.topic, {"id": obj.id})
         result = _dump(obj)
         ctx.commit()
+        _after(ctx)
         return result
 
     @router.get("/{item_id}", response_model=out, summary=f"Get a {spec.entity}")
@@ -79,6 +87,7 @@ def crud_router(spec: CrudSpec) -> APIRouter:
         ctx.session.flush()
         result = _dump(obj)
         ctx.commit()
+        _after(ctx)
         return result
 
     @router.delete("/{item_id}", status_code=204, summary=f"Delete a {spec.entity}")
@@ -87,6 +96,7 @@ def crud_router(spec: CrudSpec) -> APIRouter:
         ctx.session.delete(obj)
         ctx.scope.emit(f"{spec.entity}.deleted", spec.topic, {"id": item_id})
         ctx.commit()
+        _after(ctx)
         return Response(status_code=204)
 
     return router

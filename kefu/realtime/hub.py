@@ -16,6 +16,7 @@ from kefu.tenancy import Principal
 __all__ = ["Connection", "Hub", "SnapshotProvider", "topic_matches"]
 
 SnapshotProvider = Callable[[Session, Principal, str], dict[str, Any]]
+Authorizer = Callable[[Principal, str], bool]
 QUEUE_LIMIT = 10_000
 
 
@@ -65,27 +66,36 @@ class Hub:
     def __init__(self) -> None:
         self._connections: set[Connection] = set()
         self._lock = threading.Lock()
-        self._providers: dict[str, tuple[str, SnapshotProvider]] = {}
+        self._providers: dict[str, tuple[Authorizer, SnapshotProvider]] = {}
 
     def register_snapshot(
-        self, prefix: str, permission: str | None, provider: SnapshotProvider
+        self,
+        prefix: str,
+        permission: str | None,
+        provider: SnapshotProvider,
+        authorize: Authorizer | None = None,
     ) -> None:
-        """Topics starting with ``prefix`` get their snapshot from ``provider``."""
-        self._providers[prefix] = (permission or "", provider)
+        """Topics starting with ``prefix`` (longest prefix wins) need ``permission`` — or pass
+        ``authorize`` for a finer rule — and get their snapshot from ``provider``."""
+
+        def by_permission(principal: Principal, _topic: str) -> bool:
+            return not permission or principal.can(permission)
+
+        self._providers[prefix] = (authorize or by_permission, provider)
+
+    def _match(self, topic: str) -> tuple[Authorizer, SnapshotProvider] | None:
+        for prefix in sorted(self._providers, key=len, reverse=True):
+            if topic.startswith(prefix):
+                return self._providers[prefix]
+        return None
 
     def allowed(self, principal: Principal, topic: str) -> bool:
-        for prefix, (permission, _provider) in self._providers.items():
-            if topic.startswith(prefix):
-                return not permission or principal.can(permission)
-        return False
+        found = self._match(topic)
+        return found is not None and found[0](principal, topic)
 
     def snapshot(self, session: Session, principal: Principal, topic: str) -> dict[str, Any]:
-        for prefix, (_permission, provider) in sorted(
-            self._providers.items(), key=lambda p: -len(p[0])
-        ):
-            if topic.startswith(prefix):
-                return provider(session, principal, topic)
-        return {}
+        found = self._match(topic)
+        return found[1](session, principal, topic) if found else {}
 
     def add(self, connection: Connection) -> None:
         with self._lock:

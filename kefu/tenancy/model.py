@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "agents.supervise",
             "reports.read",
             "audit.read",
+            "routing.contacts",
         }
     ),
     Role.QA: frozenset({"org.read", "users.read", "quality.evaluate", "reports.read"}),
@@ -49,6 +50,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "customers.read",
             "customers.manage",
             "routing.manage",
+            "routing.contacts",
             "audit.read",
             "reports.read",
             "agents.supervise",

@@ -63,7 +63,8 @@ def _imports(path: Path) -> list[str]:
             found.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append(node.module)
-            found.extend(f"{node.module}.{alias.name}" for alias in node.names)
+            if node.module == "kefu":  # from kefu import api -> the module kefu.api
+                found.extend(f"kefu.{alias.name}" for alias in node.names)
     return found
 
 

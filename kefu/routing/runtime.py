@@ -1,0 +1,321 @@
+"""The routing engine in a server process: commands are stored before they act, events follow.
+
+One worker thread owns the engine. Every command (and every timer tick that changes something)
+is written to ``routing_commands`` in the same transaction as the events it caused and the
+contact read model; only after that commit are the events published (offers reach agents,
+wallboards move). After a restart — even ``kill -9`` — ``start()`` replays the stored commands
+at their recorded instants into a fresh engine, which rebuilds exactly the same queues, order and
+agent states (the engine is deterministic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core.clock import Clock
+from kefu.core.events import Event, EventBus
+from kefu.db.eventlog import record_event
+from kefu.db.session import Database
+from kefu.routing.commands import Command, Tick, command_from_dict
+from kefu.routing.engine import RoutingEngine
+from kefu.routing.errors import RoutingError
+from kefu.routing.events import RoutingEvent
+from kefu.routing.projection import fold_contact_event
+from kefu.routing.tables import RoutingCommandRecord
+
+__all__ = ["RoutingRuntime", "StepClock", "tenant_of"]
+
+log = logging.getLogger(__name__)
+STATS_INTERVAL_S = 1.0
+
+
+class StepClock:
+    """The engine's clock: fixed at the instant of the command being applied."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def tenant_of(namespaced: str) -> int | None:
+    """Engine ids of queues, skills and sites are ``<tenant_id>.<code>``."""
+    head, _, _ = namespaced.partition(".")
+    return int(head) if head.isdigit() else None
+
+
+@dataclass
+class _Job:
+    command: Command
+    tenant_id: int | None
+    future: Future[list[RoutingEvent]]
+    before_commit: Callable[[Session, list[RoutingEvent]], None] | None
+    actor: Any
+
+
+class RoutingRuntime:
+    """Owns the engine; ``submit`` is thread-safe and returns the events a command caused."""
+
+    def __init__(self, db: Database, clock: Clock, bus: EventBus) -> None:
+        self.db = db
+        self.clock = clock
+        self.bus = bus
+        self._step = StepClock(clock.now())
+        self.engine = RoutingEngine(self._step)
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()  # held while the engine is read or changed
+        self.contact_tenant: dict[str, int] = {}
+        self.agent_tenant: dict[str, int] = {}
+        self.queue_configs: dict[str, Any] = {}
+        self.skills: set[str] = set()
+        self._dirty_tenants: set[int] = set()
+        self._last_stats = 0.0
+        self.replayed = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Rebuild the engine from the command log, then run the worker thread."""
+        with self._lock:
+            self.replayed = self._replay()
+        self._thread = threading.Thread(target=self._run, name="kefu-routing", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _replay(self) -> int:
+        count = 0
+        with self.db.sessions() as session:
+            rows = session.execute(
+                select(
+                    RoutingCommandRecord.id,
+                    RoutingCommandRecord.at,
+                    RoutingCommandRecord.tenant_id,
+                    RoutingCommandRecord.data,
+                )
+                .order_by(RoutingCommandRecord.id)
+                .execution_options(yield_per=2000)
+            )
+            for _id, at, tenant_id, data in rows:
+                command = command_from_dict(data)
+                self._step.at = at
+                # A command rejected live is rejected again; the timers it fired fire again here.
+                with contextlib.suppress(RoutingError):
+                    self.engine.execute(command)
+                self._remember(command, tenant_id)
+                count += 1
+        if count:
+            log.info("routing: replayed %d commands", count)
+        return count
+
+    # -- commands --------------------------------------------------------------------------------
+    def submit(
+        self,
+        command: Command,
+        *,
+        tenant_id: int | None,
+        actor: Any = None,
+        before_commit: Callable[[Session, list[RoutingEvent]], None] | None = None,
+        timeout: float = 30.0,
+    ) -> list[RoutingEvent]:
+        """Store, apply and commit ``command``; raise RoutingError if the engine refuses it."""
+        future: Future[list[RoutingEvent]] = Future()
+        job = _Job(command, tenant_id, future, before_commit, actor)
+        if self._thread is None or threading.current_thread() is self._thread:
+            self._process(job)  # not started (tests, tools) or re-entrant: run inline
+        else:
+            self._jobs.put(job)
+        return future.result(timeout=timeout)
+
+    def read(self, fn: Callable[[RoutingEngine], Any]) -> Any:
+        """Run a query against the engine (never advances time)."""
+        with self._lock:
+            return fn(self.engine)
+
+    def pump(self) -> list[RoutingEvent]:
+        """Fire the timers due now (the worker does this by itself; tests call it directly)."""
+        future: Future[list[RoutingEvent]] = Future()
+        self._process(_Job(Tick(), None, future, None, None))
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self._wait_s())
+            except queue.Empty:
+                job = _Job(Tick(), None, Future(), None, None)
+            if job is None:
+                return
+            try:
+                self._process(job)
+            except Exception:  # the worker must survive anything; the job's caller sees it
+                log.exception("routing worker failed")
+            self._maybe_publish_stats()
+
+    def _wait_s(self) -> float:
+        with self._lock:
+            deadline = self.engine.next_deadline()
+        if deadline is None:
+            return STATS_INTERVAL_S
+        seconds = (deadline - self.clock.now()).total_seconds()
+        # Poll at least every 50 ms so a manual or simulated clock is noticed too.
+        return min(max(seconds, 0.0), 0.05) if seconds < STATS_INTERVAL_S else STATS_INTERVAL_S
+
+    def _process(self, job: _Job) -> None:
+        with self._lock:
+            try:
+                events = self._apply(job)
+            except RoutingError as exc:
+                job.future.set_exception(exc)
+                return
+            except Exception as exc:
+                # The database refused the write: the engine may now be ahead of the log.
+                log.exception("routing: command not stored; rebuilding engine from the log")
+                self._rebuild()
+                job.future.set_exception(exc)
+                return
+        job.future.set_result(events)
+
+    def _apply(self, job: _Job) -> list[RoutingEvent]:
+        now = self.clock.now()
+        self._step.at = now
+        command = job.command
+        is_tick = isinstance(command, Tick)
+        with self.db.sessions() as session:
+            session.info["clock"] = self.clock
+            if job.actor is not None:
+                session.info["actor"] = job.actor
+            record = RoutingCommandRecord(
+                tenant_id=job.tenant_id, at=now, type=command.type, data=command.as_dict()
+            )
+            session.add(record)
+            session.flush()  # stored (in this transaction) before the engine acts
+            try:
+                events = self.engine.execute(command)
+            except RoutingError as exc:
+                record.status, record.error = "rejected", exc.code
+                session.commit()
+                raise
+            if is_tick and not events:
+                session.rollback()  # a tick that changed nothing need not be kept
+                return events
+            self._remember(command, job.tenant_id)
+            self._record(session, events)
+            if job.before_commit is not None:
+                job.before_commit(session, events)
+            session.commit()
+        return events
+
+    def _rebuild(self) -> None:
+        self._step = StepClock(self.clock.now())
+        self.engine = RoutingEngine(self._step)
+        self.contact_tenant.clear()
+        self.agent_tenant.clear()
+        self.queue_configs.clear()
+        self.skills.clear()
+        self._replay()
+
+    def _remember(self, command: Command, tenant_id: int | None) -> None:
+        kind = command.type
+        if kind == "arrive":
+            contact = command.contact  # type: ignore[attr-defined]
+            self.contact_tenant[contact.contact_id] = int(contact.tenant_id)
+        elif kind == "login" and tenant_id is not None:
+            self.agent_tenant[command.profile.agent_id] = tenant_id  # type: ignore[attr-defined]
+        elif kind == "add_skills":
+            self.skills.update(command.names)  # type: ignore[attr-defined]
+        elif kind in ("add_queue", "update_queue"):
+            config = command.config  # type: ignore[attr-defined]
+            self.queue_configs[config.queue_id] = config
+
+    # -- events ----------------------------------------------------------------------------------
+    def event_tenant(self, event: RoutingEvent) -> int | None:
+        data = event.__dict__
+        if "contact_id" in data and data["contact_id"] in self.contact_tenant:
+            return self.contact_tenant[data["contact_id"]]
+        if "agent_id" in data and data["agent_id"] in self.agent_tenant:
+            return self.agent_tenant[data["agent_id"]]
+        for key in ("queue_id", "site"):
+            if key in data and isinstance(data[key], str):
+                return tenant_of(data[key])
+        return None
+
+    def _record(self, session: Session, events: list[RoutingEvent]) -> None:
+        for event in events:
+            tenant_id = self.event_tenant(event)
+            data = public_event_data(event)
+            record_event(session, Event(event.type, topic_for(data), tenant_id, event.at, data))
+            fold_contact_event(session, data, tenant_id)
+            if tenant_id is not None:
+                self._dirty_tenants.add(tenant_id)
+
+    def _maybe_publish_stats(self) -> None:
+        now = self.clock.now()
+        stamp = now.timestamp()
+        if not self._dirty_tenants or stamp - self._last_stats < STATS_INTERVAL_S:
+            return
+        self._last_stats = stamp
+        tenants, self._dirty_tenants = self._dirty_tenants, set()
+        for tenant_id in sorted(tenants):
+            stats = self.tenant_stats(tenant_id)
+            # Ephemeral (no id): a fresh number every second, not worth storing.
+            self.bus.publish([Event("queue_stats", "routing.stats", tenant_id, now, stats)])
+
+    def tenant_stats(self, tenant_id: int) -> dict[str, Any]:
+        prefix = f"{tenant_id}."
+        with self._lock:
+            queues = {
+                qid.removeprefix(prefix): self.engine.queue_stats(qid)
+                for qid in sorted(self.queue_configs)
+                if qid.startswith(prefix)
+            }
+            agents: dict[str, int] = {}
+            for agent_id, owner in self.agent_tenant.items():
+                if owner == tenant_id:
+                    state = self.engine.agent_view(agent_id)["state"]
+                    agents[state] = agents.get(state, 0) + 1
+        for stats in queues.values():
+            stats["queue_id"] = str(stats["queue_id"]).removeprefix(prefix)
+        return {"queues": queues, "agents": dict(sorted(agents.items()))}
+
+
+def public_event_data(event: RoutingEvent) -> dict[str, Any]:
+    """An engine event as clients see it: codes without the tenant prefix."""
+    data = event.as_dict()
+    for key in ("queue_id", "from_queue", "to_queue"):
+        value = data.get(key)
+        if isinstance(value, str) and "." in value:
+            data[key] = value.split(".", 1)[1]
+    for key in ("site",):
+        value = data.get(key)
+        if isinstance(value, str) and "." in value:
+            data[key] = value.split(".", 1)[1]
+    data.pop("tenant_id", None)
+    return data
+
+
+def topic_for(data: dict[str, Any]) -> str:
+    """Agents follow ``routing.agent.<user id>``; supervisors ``routing.*``."""
+    agent = data.get("agent_id") or data.get("to_agent")
+    if agent:
+        return f"routing.agent.{agent}"
+    queue_code = data.get("queue_id") or data.get("from_queue")
+    if queue_code:
+        return f"routing.queue.{queue_code}"
+    return "routing.system"
