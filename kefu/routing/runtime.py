@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from kefu.routing.commands import Command, Tick, command_from_dict
 from kefu.routing.engine import RoutingEngine
 from kefu.routing.errors import RoutingError
 from kefu.routing.events import RoutingEvent
+from kefu.routing.live import LiveCounters
 from kefu.routing.projection import fold_contact_event
 from kefu.routing.tables import RoutingCommandRecord
 
@@ -68,7 +70,10 @@ class _Job:
 class RoutingRuntime:
     """Owns the engine; ``submit`` is thread-safe and returns the events a command caused."""
 
-    def __init__(self, db: Database, clock: Clock, bus: EventBus) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, bus: EventBus, timezone: str = "Asia/Shanghai"
+    ) -> None:
+        self.timezone = ZoneInfo(timezone)
         self.db = db
         self.clock = clock
         self.bus = bus
@@ -81,6 +86,7 @@ class RoutingRuntime:
         self.agent_tenant: dict[str, int] = {}
         self.queue_configs: dict[str, Any] = {}
         self.skills: set[str] = set()
+        self.live = LiveCounters()
         self._dirty_tenants: set[int] = set()
         self._last_stats = 0.0
         self.replayed = 0
@@ -117,7 +123,8 @@ class RoutingRuntime:
                 self._step.at = at
                 # A command rejected live is rejected again; the timers it fired fire again here.
                 with contextlib.suppress(RoutingError):
-                    self.engine.execute(command)
+                    for event in self.engine.execute(command):
+                        self.live.fold(event.type, event.__dict__, event.at)
                 self._remember(command, tenant_id)
                 count += 1
         if count:
@@ -229,6 +236,7 @@ class RoutingRuntime:
         self.agent_tenant.clear()
         self.queue_configs.clear()
         self.skills.clear()
+        self.live = LiveCounters()
         self._replay()
 
     def _remember(self, command: Command, tenant_id: int | None) -> None:
@@ -258,6 +266,7 @@ class RoutingRuntime:
 
     def _record(self, session: Session, events: list[RoutingEvent]) -> None:
         for event in events:
+            self.live.fold(event.type, event.__dict__, event.at)
             tenant_id = self.event_tenant(event)
             data = public_event_data(event)
             record_event(session, Event(event.type, topic_for(data), tenant_id, event.at, data))
@@ -290,9 +299,14 @@ class RoutingRuntime:
                 if owner == tenant_id:
                     state = self.engine.agent_view(agent_id)["state"]
                     agents[state] = agents.get(state, 0) + 1
-        for stats in queues.values():
-            stats["queue_id"] = str(stats["queue_id"]).removeprefix(prefix)
-        return {"queues": queues, "agents": dict(sorted(agents.items()))}
+        now = self.clock.now()
+        day_start = now.astimezone(self.timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+        for code, stats in queues.items():
+            qid = prefix + code
+            stats["queue_id"] = code
+            stats["interval"] = self.live.current(qid, now)
+            stats["today"] = self.live.today(qid, day_start, now)
+        return {"queues": queues, "agents": dict(sorted(agents.items())), "at": now.isoformat()}
 
 
 def public_event_data(event: RoutingEvent) -> dict[str, Any]:

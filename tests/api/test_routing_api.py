@@ -72,6 +72,9 @@ def test_a_contact_is_offered_answered_and_wrapped_up(app, container) -> None:
     assert final["status"] == "closed" and final["outcome"] == "answered" and final["wait_s"] == 0
     stats = admin.get("/api/v1/routing/stats").json()
     assert stats["queues"]["BILL"]["answered"] == 1 and stats["agents"] == {"ready": 1}
+    for window in ("interval", "today"):
+        live = stats["queues"]["BILL"][window]
+        assert (live["answered"], live["service_level"], live["sl_formula"]) == (1, 1.0, "F3")
 
 
 def test_waiting_contacts_get_position_and_expected_wait(app, container) -> None:
