@@ -153,8 +153,6 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
-    from kefu.knowledge.api import router as knowledge_router
-    from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws_router
     from kefu.routing.api import router as routing_router
     from kefu.tenancy.api import router as tenancy_router
@@ -162,10 +160,8 @@ def _mount_routes(app: FastAPI) -> None:
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)
-    v1.include_router(knowledge_router)
     v1.include_router(routing_router)
     v1.include_router(ws_router)
     app.include_router(health_router)
     app.include_router(v1)
-    app.include_router(knowledge_pages)
     mount_web(app)
