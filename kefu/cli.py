@@ -106,6 +106,15 @@ def demo(host: str, port: int, seed_only: bool) -> None:
         _serve(settings, host, port)
 
 
+def _register_wfm() -> None:
+    from kefu.wfm.cli import wfm
+
+    main.add_command(wfm)
+
+
+_register_wfm()
+
+
 @main.group()
 def user() -> None:
     """Manage users."""
