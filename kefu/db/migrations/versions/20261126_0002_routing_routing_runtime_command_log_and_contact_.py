@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import kefu.db.base
-from sqlalchemy.dialects import postgresql
 
 revision = "0002_routing"
 down_revision = "0001"
