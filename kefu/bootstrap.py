@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -133,7 +134,11 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         container.routing.start()  # replays the command log before serving
+        from kefu.tickets.worker import sla_loop
+
+        sla_task = asyncio.create_task(sla_loop(container.db, container.clock))
         yield
+        sla_task.cancel()
         container.close()
 
     app = FastAPI(
@@ -146,7 +151,11 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
     )
     app.state.container = container
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=container.settings.max_body_bytes,
+        exempt_prefixes=("/api/v1/workorders/attachments",),  # streamed with its own limit
+    )
     _mount_routes(app)
     return app
 
@@ -156,12 +165,16 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.realtime.ws import router as ws_router
     from kefu.routing.api import router as routing_router
     from kefu.tenancy.api import router as tenancy_router
+    from kefu.tickets.api import router as tickets_router
+    from kefu.tickets.pages import router as tickets_pages
     from kefu.web.pages import mount_web
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)
+    v1.include_router(tickets_router)
     v1.include_router(routing_router)
     v1.include_router(ws_router)
     app.include_router(health_router)
     app.include_router(v1)
+    app.include_router(tickets_pages)
     mount_web(app)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, MetaData
 import kefu.customers.tables
 import kefu.routing.tables
 import kefu.tenancy.tables
+import kefu.tickets.tables  # noqa: F401 - registers the work-order tables
 from kefu.db.base import Base
 from kefu.db.eventlog import EventRecord
 

@@ -62,6 +62,41 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
+# Work orders (issue 5): open, read, handle (专班), approve (extensions, SLA run), configure, report.
+_WORKORDER_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: frozenset({"workorders.create", "workorders.read"}),
+    Role.TEAM_LEADER: frozenset(
+        {"workorders.create", "workorders.read", "workorders.handle", "workorders.report"}
+    ),
+    Role.DUTY_MANAGER: frozenset(
+        {
+            "workorders.create",
+            "workorders.read",
+            "workorders.handle",
+            "workorders.approve",
+            "workorders.report",
+        }
+    ),
+    Role.QA: frozenset({"workorders.read"}),
+    Role.BACKOFFICE: frozenset({"workorders.read", "workorders.handle"}),
+    Role.ADMIN: frozenset(
+        {
+            "workorders.create",
+            "workorders.read",
+            "workorders.handle",
+            "workorders.approve",
+            "workorders.manage",
+            "workorders.report",
+        }
+    ),
+    Role.CLIENT_VIEWER: frozenset({"workorders.report"}),
+}
+ROLE_PERMISSIONS = {
+    role: granted | _WORKORDER_PERMISSIONS.get(role, frozenset())
+    for role, granted in ROLE_PERMISSIONS.items()
+}
+
+
 def permissions_for(
     roles: frozenset[Role] | set[Role], *, superadmin: bool = False
 ) -> frozenset[str]:
@@ -105,6 +140,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("workspace", "/workspace", "desktop.use"),
     NavItem("team", "/team", "agents.supervise"),
     NavItem("customers", "/customers", "customers.read"),
+    NavItem("workorders", "/workorders", "workorders.read"),
+    NavItem("workorder_reports", "/workorders/reports", "workorders.report"),
     NavItem("users", "/admin/users", "users.read"),
     NavItem("org", "/admin/org", "org.manage"),
     NavItem("audit", "/admin/audit", "audit.read"),

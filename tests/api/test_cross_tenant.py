@@ -184,6 +184,138 @@ ATTACKS.update(
     }
 )
 
+# --- work orders (tickets) ---------------------------------------------------------------------
+
+
+def _victim_workorders(client: TestClient, world: World) -> dict[str, Any]:
+    """Tenant B's group (coded with B's marker), policy, template, order, note, file, view."""
+    admin_id = world.users[Role.ADMIN].id
+    base = "/api/v1/workorders"
+    group = client.post(f"{base}/groups", json={"code": world.code, "name": world.code}).json()
+    client.put(f"{base}/groups/{group['id']}/members", json={"members": [{"user_id": admin_id}]})
+    policy = client.post(
+        f"{base}/sla-policies", json={"code": world.code, "name": "v", "base": "telecom_cn"}
+    ).json()
+    template = client.post(
+        f"{base}/templates",
+        json={
+            "code": world.code,
+            "name": "v",
+            "category": "complaint",
+            "default_group_id": group["id"],
+        },
+    ).json()
+    order = client.post(
+        base, json={"template_id": template["id"], "title": f"victim {world.code}"}
+    ).json()
+    client.post(f"{base}/{order['id']}/comments", json={"body": f"secret {world.code}"})
+    upload = client.post(
+        f"{base}/attachments",
+        params={"filename": "v.txt", "order_id": order["id"]},
+        content=world.code.encode(),
+        headers={"Content-Type": "text/plain"},
+    ).json()
+    view = client.post(f"{base}/views", json={"name": world.code}).json()
+    note = client.get(f"{base}/notifications/mine").json()["items"][0]
+    return {
+        "group": group["id"],
+        "policy": policy["id"],
+        "template": template["id"],
+        "order": order["id"],
+        "order_ids": [order["id"]],
+        "attachment": upload["id"],
+        "view": view["id"],
+        "notification": note["id"],
+    }
+
+
+VICTIMS["workorders"] = _victim_workorders
+_WO = "/api/v1/workorders"
+_V1 = {"version": 1}
+ATTACKS.update(
+    {
+        ("get", f"{_WO}/groups"): Attack(expect=(200,)),
+        ("post", f"{_WO}/groups"): Attack(
+            expect=(422,), body={"code": "mine", "name": "m", "next_group_id": "@workorders.group"}
+        ),
+        ("get", f"{_WO}/groups/{{group_id}}"): Attack(ids={"group_id": "workorders.group"}),
+        ("patch", f"{_WO}/groups/{{group_id}}"): Attack(
+            ids={"group_id": "workorders.group"}, body={"name": "x"}
+        ),
+        ("get", f"{_WO}/groups/{{group_id}}/members"): Attack(ids={"group_id": "workorders.group"}),
+        ("put", f"{_WO}/groups/{{group_id}}/members"): Attack(
+            ids={"group_id": "workorders.group"}, body={"members": []}
+        ),
+        ("get", f"{_WO}/sla-templates"): Attack(expect=(200,)),
+        ("get", f"{_WO}/sla-policies"): Attack(expect=(200,)),
+        ("post", f"{_WO}/sla-policies"): Attack(
+            expect=(201,), body={"code": "mine", "name": "m", "base": "telecom_cn"}
+        ),
+        ("get", f"{_WO}/sla-policies/{{policy_id}}"): Attack(
+            ids={"policy_id": "workorders.policy"}
+        ),
+        ("patch", f"{_WO}/sla-policies/{{policy_id}}"): Attack(
+            ids={"policy_id": "workorders.policy"}, body={"name": "x"}
+        ),
+        ("get", f"{_WO}/templates"): Attack(expect=(200,)),
+        ("post", f"{_WO}/templates"): Attack(
+            expect=(422,),
+            body={
+                "code": "t",
+                "name": "t",
+                "category": "complaint",
+                "default_group_id": "@workorders.group",
+            },
+        ),
+        ("get", f"{_WO}/templates/{{template_id}}"): Attack(
+            ids={"template_id": "workorders.template"}
+        ),
+        ("patch", f"{_WO}/templates/{{template_id}}"): Attack(
+            ids={"template_id": "workorders.template"}, body={"name": "x"}
+        ),
+        ("get", _WO): Attack(expect=(200,)),
+        ("post", _WO): Attack(body={"template_id": "@workorders.template", "title": "x"}),
+        ("get", f"{_WO}/{{order_id}}"): Attack(ids={"order_id": "workorders.order"}),
+        ("patch", f"{_WO}/{{order_id}}"): Attack(
+            ids={"order_id": "workorders.order"}, body={**_V1, "title": "x"}
+        ),
+        ("post", f"{_WO}/{{order_id}}/actions"): Attack(
+            ids={"order_id": "workorders.order"}, body={**_V1, "action": "cancel", "reason": "x"}
+        ),
+        ("post", f"{_WO}/bulk"): Attack(
+            expect=(200,), body={"ids": "@workorders.order_ids", "action": "cancel", "reason": "x"}
+        ),
+        ("post", f"{_WO}/{{order_id}}/comments"): Attack(
+            ids={"order_id": "workorders.order"}, body={"body": "x"}
+        ),
+        ("get", f"{_WO}/{{order_id}}/timeline"): Attack(ids={"order_id": "workorders.order"}),
+        ("post", f"{_WO}/{{order_id}}/followup"): Attack(
+            ids={"order_id": "workorders.order"}, body={**_V1, "solved": False}
+        ),
+        ("post", f"{_WO}/{{order_id}}/extend"): Attack(
+            ids={"order_id": "workorders.order"},
+            body={**_V1, "reason": "x", "customer_notified": True},
+        ),
+        ("post", f"{_WO}/{{order_id}}/merge"): Attack(
+            ids={"order_id": "workorders.order"}, body={**_V1, "into_id": "@workorders.order"}
+        ),
+        ("post", f"{_WO}/attachments"): Attack(expect=(422,)),  # no ?filename: refused first
+        ("get", f"{_WO}/attachments/{{attachment_id}}"): Attack(
+            ids={"attachment_id": "workorders.attachment"}
+        ),
+        ("get", f"{_WO}/notifications/mine"): Attack(expect=(200,)),
+        ("post", f"{_WO}/notifications/{{notification_id}}/read"): Attack(
+            ids={"notification_id": "workorders.notification"}
+        ),
+        ("get", f"{_WO}/views/mine"): Attack(expect=(200,)),
+        ("post", f"{_WO}/views"): Attack(expect=(201,), body={"name": "mine"}),
+        ("delete", f"{_WO}/views/{{view_id}}"): Attack(ids={"view_id": "workorders.view"}),
+        ("post", f"{_WO}/sla/check"): Attack(expect=(200,)),
+        ("get", f"{_WO}/reports/summary"): Attack(expect=(200,)),
+        ("get", f"{_WO}/reports/export"): Attack(expect=(200,)),
+    }
+)
+
 # Patching a victim's object with a reference into the attacker's own tenant is refused too.
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 
