@@ -94,6 +94,9 @@ def build_container(
         settings, db, clock, bus, hub, _secret_key(settings), runtime, RoutingService(runtime)
     )
     _register_snapshots(container)
+    from kefu.channels.webchat.api import install as install_webchat
+
+    install_webchat(container)  # chats follow routing events; agents subscribe to their chats
     return container
 
 
@@ -154,7 +157,8 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
     app.add_middleware(
         BodySizeLimit,
         max_bytes=container.settings.max_body_bytes,
-        exempt_prefixes=("/api/v1/workorders/attachments",),  # streamed with its own limit
+        # streamed with their own limits
+        exempt_prefixes=("/api/v1/workorders/attachments", "/api/v1/webchat/files"),
     )
     _mount_routes(app)
     return app
@@ -162,6 +166,7 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
+    from kefu.channels.webchat.api import router as webchat_router
     from kefu.realtime.ws import router as ws_router
     from kefu.routing.api import router as routing_router
     from kefu.tenancy.api import router as tenancy_router
@@ -173,6 +178,7 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(tenancy_router)
     v1.include_router(tickets_router)
     v1.include_router(routing_router)
+    v1.include_router(webchat_router)
     v1.include_router(ws_router)
     app.include_router(health_router)
     app.include_router(v1)

@@ -10,7 +10,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData
 
+import kefu.channels.webchat.tables  # noqa: F401 - registers the web chat tables
 import kefu.customers.tables
+import kefu.desk.tables  # noqa: F401 - registers the agent desktop tables
 import kefu.routing.tables
 import kefu.tenancy.tables
 import kefu.tickets.tables  # noqa: F401 - registers the work-order tables

@@ -87,6 +87,10 @@ class RoutingRuntime:
         self.queue_configs: dict[str, Any] = {}
         self.skills: set[str] = set()
         self.live = LiveCounters()
+        # agent id -> when its current state began (folded live and on replay; wallboards)
+        self.state_since: dict[str, datetime] = {}
+        # Called in the writing transaction for every public event (channels fold their state).
+        self.listeners: list[Callable[[Session, dict[str, Any], int | None], None]] = []
         self._dirty_tenants: set[int] = set()
         self._last_stats = 0.0
         self.replayed = 0
@@ -124,7 +128,7 @@ class RoutingRuntime:
                 # A command rejected live is rejected again; the timers it fired fire again here.
                 with contextlib.suppress(RoutingError):
                     for event in self.engine.execute(command):
-                        self.live.fold(event.type, event.__dict__, event.at)
+                        self._fold_live(event)
                 self._remember(command, tenant_id)
                 count += 1
         if count:
@@ -237,6 +241,7 @@ class RoutingRuntime:
         self.queue_configs.clear()
         self.skills.clear()
         self.live = LiveCounters()
+        self.state_since.clear()
         self._replay()
 
     def _remember(self, command: Command, tenant_id: int | None) -> None:
@@ -266,13 +271,20 @@ class RoutingRuntime:
 
     def _record(self, session: Session, events: list[RoutingEvent]) -> None:
         for event in events:
-            self.live.fold(event.type, event.__dict__, event.at)
+            self._fold_live(event)
             tenant_id = self.event_tenant(event)
             data = public_event_data(event)
             record_event(session, Event(event.type, topic_for(data), tenant_id, event.at, data))
             fold_contact_event(session, data, tenant_id)
+            for listener in self.listeners:
+                listener(session, data, tenant_id)
             if tenant_id is not None:
                 self._dirty_tenants.add(tenant_id)
+
+    def _fold_live(self, event: RoutingEvent) -> None:
+        self.live.fold(event.type, event.__dict__, event.at)
+        if event.type == "agent_state_changed":
+            self.state_since[event.agent_id] = event.at  # type: ignore[attr-defined]
 
     def _maybe_publish_stats(self) -> None:
         now = self.clock.now()

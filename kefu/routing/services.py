@@ -218,6 +218,7 @@ class RoutingService:
         attributes: dict[str, Any],
         skills: dict[str, int],
         sla_deadline: Any = None,
+        contact_id: str | None = None,
     ) -> RoutingContact:
         session = scope.session
         if external_id and session.scalar(
@@ -229,7 +230,7 @@ class RoutingService:
             raise ConflictError("duplicate_contact", external_id=external_id)
         if customer_id is not None:
             check_customer(scope, customer_id)
-        contact_id = uuid.uuid4().hex
+        contact_id = contact_id or uuid.uuid4().hex  # a channel may name it (to find it in events)
         contact = Contact(
             contact_id=contact_id,
             tenant_id=str(scope.tenant_id),
@@ -293,6 +294,7 @@ class RoutingService:
         to_queue: str | None,
         to_agent: int | None,
         note: str,
+        to_ivr: str | None = None,
     ) -> None:
         self.contact(scope, contact_id)
         if to_agent is not None:
@@ -303,6 +305,7 @@ class RoutingService:
                 contact_id=contact_id,
                 to_queue=queue_id(scope.tenant_id, to_queue) if to_queue else None,
                 to_agent=str(to_agent) if to_agent is not None else None,
+                to_ivr=to_ivr,
                 note=note,
             ),
         )

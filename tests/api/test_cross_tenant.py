@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -313,6 +314,105 @@ ATTACKS.update(
         ("post", f"{_WO}/sla/check"): Attack(expect=(200,)),
         ("get", f"{_WO}/reports/summary"): Attack(expect=(200,)),
         ("get", f"{_WO}/reports/export"): Attack(expect=(200,)),
+    }
+)
+
+# --- web chat ----------------------------------------------------------------------------------
+
+
+def _victim_webchat(client: TestClient, world: World) -> dict[str, Any]:
+    """Tenant B's chat queue and widget, a customer's conversation (its contact) and a file."""
+    client.post(
+        "/api/v1/routing/queues",
+        json={"code": "VCHAT", "name": "victim chat", "media": "chat", "skills": []},
+    )
+    key = f"vw{uuid.uuid4().hex[:12]}"
+    widget = client.post(
+        "/api/v1/webchat/widgets", json={"key": key, "name": "victim web", "queue_code": "VCHAT"}
+    ).json()
+    started = client.post(
+        f"/api/v1/webchat/public/{key}/conversations", json={"message": "victim secret"}
+    ).json()
+    token = {"X-Chat-Token": started["token"]}
+    file = client.post(
+        "/api/v1/webchat/files/conversation",
+        params={"name": "v.png"},
+        content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 16,
+        headers=token,
+    ).json()
+    contact_id = client.get("/api/v1/webchat/conversation", headers=token).json()
+    with_contact = client.get("/api/v1/webchat/conversations", params={"status": "waiting"}).json()[
+        "items"
+    ][0]
+    _ = contact_id
+    return {
+        "widget": widget["id"],
+        "key": key,
+        "conversation": with_contact["id"],
+        "contact": with_contact["contact_id"],
+        "file": file["data"]["attachment_id"],
+    }
+
+
+VICTIMS["webchat"] = _victim_webchat
+_TOKEN_ONLY = Attack(public=True, expect=(401,))
+ATTACKS.update(
+    {
+        ("get", "/api/v1/webchat/widgets"): Attack(expect=(200,)),
+        ("post", "/api/v1/webchat/widgets"): Attack(
+            expect=(201,), body={"key": "mine-widget-a", "name": "mine", "queue_code": "Q"}
+        ),
+        ("get", "/api/v1/webchat/widgets/{item_id}"): Attack(ids={"item_id": "webchat.widget"}),
+        ("patch", "/api/v1/webchat/widgets/{item_id}"): Attack(
+            ids={"item_id": "webchat.widget"}, body={"name": "x"}
+        ),
+        ("delete", "/api/v1/webchat/widgets/{item_id}"): Attack(ids={"item_id": "webchat.widget"}),
+        # A widget is public by design (its key is written in the website's script tag).
+        ("get", "/api/v1/webchat/public/{key}"): Attack(
+            public=True, expect=(200,), ids={"key": "webchat.key"}
+        ),
+        ("post", "/api/v1/webchat/public/{key}/conversations"): Attack(
+            public=True, expect=(201,), ids={"key": "webchat.key"}, body={"message": "hi"}
+        ),
+        # The customer's routes answer only to the conversation's secret token.
+        ("get", "/api/v1/webchat/conversation"): _TOKEN_ONLY,
+        ("get", "/api/v1/webchat/conversation/messages"): _TOKEN_ONLY,
+        ("post", "/api/v1/webchat/conversation/messages"): Attack(
+            public=True, expect=(401,), body={"text": "x"}
+        ),
+        ("get", "/api/v1/webchat/conversation/files/{attachment_id}"): Attack(
+            public=True, expect=(401,), ids={"attachment_id": "webchat.file"}
+        ),
+        ("post", "/api/v1/webchat/conversation/callback"): Attack(
+            public=True, expect=(401,), body={"phone": "13800000000"}
+        ),
+        ("post", "/api/v1/webchat/conversation/end"): _TOKEN_ONLY,
+        ("post", "/api/v1/webchat/conversation/rating"): Attack(
+            public=True, expect=(401,), body={"score": 5}
+        ),
+        ("post", "/api/v1/webchat/files/conversation"): _TOKEN_ONLY,
+        ("post", "/api/v1/webchat/files/conversations/{conversation_id}"): Attack(
+            ids={"conversation_id": "webchat.conversation"}, role=_AGENT
+        ),
+        ("get", "/api/v1/webchat/contacts/{contact_id}"): Attack(
+            ids={"contact_id": "webchat.contact"}
+        ),
+        ("get", "/api/v1/webchat/conversations"): Attack(expect=(200,)),
+        ("get", "/api/v1/webchat/conversations/{conversation_id}"): Attack(
+            ids={"conversation_id": "webchat.conversation"}
+        ),
+        ("get", "/api/v1/webchat/conversations/{conversation_id}/messages"): Attack(
+            ids={"conversation_id": "webchat.conversation"}
+        ),
+        ("post", "/api/v1/webchat/conversations/{conversation_id}/messages"): Attack(
+            ids={"conversation_id": "webchat.conversation"}, role=_AGENT, body={"text": "x"}
+        ),
+        ("post", "/api/v1/webchat/conversations/{conversation_id}/end"): Attack(
+            ids={"conversation_id": "webchat.conversation"}, role=_AGENT
+        ),
+        ("get", "/api/v1/webchat/conversations/{conversation_id}/files/{attachment_id}"): Attack(
+            ids={"conversation_id": "webchat.conversation", "attachment_id": "webchat.file"}
+        ),
     }
 )
 
