@@ -1,0 +1,1 @@
+"""Workforce management: staffing math, forecasting and scheduling."""
