@@ -148,6 +148,8 @@ class RoutingAdmin(RoutingViews):
         down = bool(sites) and all(s in self._sites_down for s in sites)
         changed = down != queue.home_down
         queue.home_down = down
+        if changed:
+            self._site_epoch += 1
         return changed
 
     # -- agents ------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ _OUTCOME = {
     MaxWaitAction.IVR: Outcome.TRANSFERRED,
 }
 Timer = tuple[int, int, int, Any, int]  # due_us, seq, kind, target, token
+_GLOBAL_KEYS = frozenset({Strategy.LONGEST_IDLE, Strategy.LEAST_OCCUPIED})
 _ONE_S = timedelta(seconds=1)
 
 
@@ -96,8 +97,8 @@ class RoutingCore:
         self._skills: dict[str, None] = {}
         self._queues: dict[str, QueueRT] = {}
         self._classes: list[RoutingClass] = []
-        self._classes_by_skill: dict[str, list[RoutingClass]] = {}
-        self._classes_open: list[RoutingClass] = []
+        self._classes_by_skill: dict[str, dict[int, RoutingClass]] = {}
+        self._classes_open: dict[int, RoutingClass] = {}
         self._agents: dict[str, AgentRT] = {}
         self._holders: dict[str, dict[str, AgentRT]] = {}
         self._contacts: dict[str, ContactRT] = {}
@@ -105,6 +106,7 @@ class RoutingCore:
         self._sites_down: set[str] = set()
         self._timers: list[Timer] = []
         self._seq = 0
+        self._site_epoch = 0  # bumped when a queue's home sites go down or come back
         self._out: list[RoutingEvent] = []
 
     # -- time and timers ---------------------------------------------------------------------
@@ -205,44 +207,65 @@ class RoutingCore:
             self._publish_agent(agent, free)
 
     def _publish_agent(self, agent: AgentRT, free: tuple[Media, ...]) -> None:
+        """Index an available agent in every class it may serve (hot path: kept flat)."""
         if agent.published == agent.version:
             return
         agent.published = agent.version
-        keys: dict[str, tuple[float, ...]] = {}
+        epoch = self._site_epoch
+        entries: dict[Any, AgentEntry] = {}
         for mem in agent.members:
-            self._publish_membership(agent, mem, free, keys)
+            if mem.epoch != epoch:
+                self._target_heaps(mem)
+            entry: AgentEntry | None = None
+            for medium, heap in mem.targets:
+                if medium not in free:
+                    continue
+                if entry is None:
+                    entry = self._agent_entry(agent, mem.rc.queue, entries)
+                heappush(heap, entry)
+                if len(heap) > heap.limit:
+                    compact_agents(heap)
 
-    def _publish_membership(
-        self, agent: AgentRT, mem: Membership, free: tuple[Media, ...],
-        keys: dict[str, tuple[float, ...]],
-    ) -> None:
+    def _publish_membership(self, agent: AgentRT, mem: Membership) -> None:
+        if mem.epoch != self._site_epoch:
+            self._target_heaps(mem)
+        free = agent.free_media()
+        for medium, heap in mem.targets:
+            if medium in free:
+                heappush(heap, self._agent_entry(agent, mem.rc.queue, {}))
+                if len(heap) > heap.limit:
+                    compact_agents(heap)
+
+    def _target_heaps(self, mem: Membership) -> None:
+        """Cache the heaps a membership publishes into (they change only with site status)."""
+        mem.epoch = self._site_epoch
         k = mem.k_eff()
         if k is None:
+            mem.targets = ()
             return
-        rc = mem.rc
-        queue = rc.queue
-        config = queue.config
-        accepted = config.media
-        entry: AgentEntry | None = None
-        heaps = rc.agent_heaps
-        for m in free:
-            if m not in accepted:
-                continue
-            if entry is None:
-                key = keys.get(config.queue_id)
-                if key is None:
-                    key = keys[config.queue_id] = strategy_key(
-                        config, agent_id=agent.agent_id, skills=agent.profile.skills,
-                        last_activity_s=agent.last_activity_us / 1e6,
-                        occupied_s=agent.occupied_us / 1e6, rr_seq=queue.rr.get(agent.agent_id, 0),
-                    )
-                entry = (key, agent.ordinal, agent.version, agent)
-            heap = heaps.get((k, m))
+        heaps = mem.rc.agent_heaps
+        targets = []
+        for medium in mem.media:
+            heap = heaps.get((k, medium))
             if heap is None:
-                heap = heaps[(k, m)] = Heap()
-            heappush(heap, entry)
-            if len(heap) > heap.limit:
-                compact_agents(heap)
+                heap = heaps[(k, medium)] = Heap()
+            targets.append((medium, heap))
+        mem.targets = tuple(targets)
+
+    @staticmethod
+    def _agent_entry(agent: AgentRT, queue: QueueRT, entries: dict[Any, AgentEntry]) -> AgentEntry:
+        config = queue.config
+        # Agent-wide strategies share one key; the others depend on the queue.
+        cache = config.strategy if config.strategy in _GLOBAL_KEYS else config.queue_id
+        entry = entries.get(cache)
+        if entry is None:
+            key = strategy_key(
+                config, agent_id=agent.agent_id, skills=agent.profile.skills,
+                last_activity_s=agent.last_activity_us / 1e6,
+                occupied_s=agent.occupied_us / 1e6, rr_seq=queue.rr.get(agent.agent_id, 0),
+            )
+            entry = entries[cache] = (*key, agent.ordinal, agent.version, agent)
+        return entry
 
     def _best_contact(self, agent: AgentRT, free: tuple[Media, ...]) -> ContactRT | None:
         now_s = self._now / 1e6
@@ -344,7 +367,7 @@ class RoutingCore:
                 best = entry
         if best is None:
             return False
-        self._offer(contact, best[3])
+        self._offer(contact, best[-1])
         return True
 
     def _place(self, contact: ContactRT) -> None:
@@ -462,6 +485,7 @@ class RoutingCore:
                                  agent_id=agent.agent_id, queue_id=contact.queue.config.queue_id))
         agent.presence = Presence.NOT_READY
         agent.reason = "missed"
+        agent.version += 1
         self._sync_state(agent, force=True)
         if contact.sticky_agent == agent.agent_id:
             self._drop_sticky(contact)
@@ -577,18 +601,37 @@ class RoutingCore:
     def _class_for(self, queue: QueueRT, skills: Any) -> RoutingClass:
         extra: Requirement = tuple(sorted(skills))
         rc = queue.classes.get(extra)
-        if rc is None:
-            rc = RoutingClass(len(self._classes), queue, extra, plan_stages(queue.config, extra))
-            self._classes.append(rc)
-            queue.classes[extra] = rc
-            self._index_class(rc)
-            for agent in self._candidates(rc):
-                mem = self._add_membership(agent, rc)
-                if mem is not None and agent.published == agent.version:
-                    self._publish_membership(agent, mem, agent.free_media(), {})
+        if rc is not None:
+            return rc
+        base = queue.classes.get(())
+        rc = RoutingClass(len(self._classes), queue, extra, plan_stages(queue.config, extra))
+        self._classes.append(rc)
+        queue.classes[extra] = rc
+        self._index_class(rc)
+        if base is not None and extra:
+            # Every alternative of (queue + extra skills) is stricter than the same alternative
+            # of the queue alone: only agents of the queue's base class can qualify.
+            names = [skill for skill, _ in extra]
+            candidates = []
+            for agent_id in base.eligible:
+                agent = self._agents[agent_id]
+                held = agent.profile.skills
+                for name in names:
+                    if name not in held:
+                        break
+                else:
+                    candidates.append(agent)
+            candidates.sort(key=_ordinal)
+        else:
+            candidates = self._candidates(rc)
+        for agent in candidates:
+            mem = self._add_membership(agent, rc)
+            if mem is not None and agent.published == agent.version:
+                self._publish_membership(agent, mem)
         return rc
 
     def _index_class(self, rc: RoutingClass) -> None:
+        """Index a class under one skill of each alternative (an agent must hold it)."""
         keys: list[str] = []
         is_open = False
         for stage in rc.plan.stages:
@@ -597,29 +640,33 @@ class RoutingCore:
                     is_open = True
                 elif alt[0][0] not in keys:
                     keys.append(alt[0][0])
+        rc.keys = None if is_open else tuple(keys)
         if is_open:
-            if rc not in self._classes_open:
-                self._classes_open.append(rc)
+            self._classes_open[rc.index] = rc
             return
         for skill in keys:
-            bucket = self._classes_by_skill.setdefault(skill, [])
-            if rc not in bucket:
-                bucket.append(rc)
+            self._classes_by_skill.setdefault(skill, {})[rc.index] = rc
 
     def _candidates(self, rc: RoutingClass) -> list[AgentRT]:
-        if rc in self._classes_open:
+        if rc.keys is None:
             return list(self._agents.values())
         found: dict[str, AgentRT] = {}
-        for skill, bucket in self._classes_by_skill.items():
-            if rc in bucket:
-                found.update(self._holders.get(skill, {}))
-        return sorted(found.values(), key=lambda a: a.ordinal)
+        for skill in rc.keys:
+            found.update(self._holders.get(skill, {}))
+        return sorted(found.values(), key=_ordinal)
 
     def _add_membership(self, agent: AgentRT, rc: RoutingClass) -> Membership | None:
+        costs = agent.costs
+        for medium in rc.queue.config.media:
+            if medium in costs:
+                break
+        else:  # the agent can never take this queue's media
+            return None
         found = eligibility(rc.plan, agent.profile.skills, agent.profile.site)
         if found is None:
             return None
         mem = Membership(rc, found[0], found[1])
+        mem.media = tuple(m for m in rc.queue.config.media if m in costs)
         rc.eligible[agent.agent_id] = mem
         agent.members.append(mem)
         return mem
@@ -628,22 +675,26 @@ class RoutingCore:
         for mem in agent.members:
             mem.rc.eligible.pop(agent.agent_id, None)
         agent.members = []
-        indexes = {rc.index for rc in self._classes_open}
+        indexes = set(self._classes_open)
         for skill in agent.profile.skills:
-            indexes.update(rc.index for rc in self._classes_by_skill.get(skill, ()))
+            indexes.update(self._classes_by_skill.get(skill, ()))
         for index in sorted(indexes):
             self._add_membership(agent, self._classes[index])
+
+
+def _ordinal(agent: AgentRT) -> int:
+    return agent.ordinal
 
 
 def _agent_head(heap: Heap, declined: set[str]) -> AgentEntry | None:
     while heap:
         entry: AgentEntry = heap[0]
-        if entry[2] != entry[3].version:
+        if entry[-2] != entry[-1].version:
             heappop(heap)
             continue
-        if declined and entry[3].agent_id in declined:
+        if declined and entry[-1].agent_id in declined:
             for other in sorted(heap):  # rare: an agent declined this contact
-                if other[2] == other[3].version and other[3].agent_id not in declined:
+                if other[-2] == other[-1].version and other[-1].agent_id not in declined:
                     return other  # type: ignore[no-any-return]
             return None
         return entry

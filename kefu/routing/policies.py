@@ -112,15 +112,24 @@ def eligibility(
 
     The site stage is None when the agent's site never opens; it is ignored while every home
     site of the queue is down (the engine then re-routes anywhere)."""
-    stages = plan.stages
-    k_skill = next(
-        (i for i, st in enumerate(stages) if any(meets(skills, a) for a in st.alternatives)), None
-    )
+    k_skill: int | None = None
+    for index, stage in enumerate(plan.stages):
+        for alt in stage.alternatives:
+            for skill, level in alt:
+                if skills.get(skill, 0) < level:
+                    break
+            else:
+                k_skill = index
+                break
+        if k_skill is not None:
+            break
     if k_skill is None:
         return None
-    k_site = next(
-        (i for i, st in enumerate(plan.stages) if st.sites is None or site in st.sites), None
-    )
+    k_site: int | None = None
+    for index, stage in enumerate(plan.stages):
+        if stage.sites is None or site in stage.sites:
+            k_site = index
+            break
     return k_skill, k_site
 
 

@@ -32,7 +32,7 @@ __all__ = [
 
 # Heap entries are plain tuples (fast to compare). A stale entry (version mismatch) is skipped
 # and dropped when it reaches the top, or by compaction when a heap doubles.
-AgentEntry = tuple[tuple[float, ...], int, int, "AgentRT"]  # key, ordinal, version, agent
+AgentEntry = tuple[Any, ...]  # (*strategy key, ordinal, version, agent)
 ContactEntry = tuple[float, int, int, int, "ContactRT"]  # -rank, enqueued_us, seq, version, contact
 
 COMPACT_MIN = 64
@@ -49,7 +49,7 @@ class Heap(list[Any]):
 
 
 def compact_agents(heap: Heap) -> None:
-    heap[:] = [e for e in heap if e[2] == e[3].version]
+    heap[:] = [e for e in heap if e[-2] == e[-1].version]
     heapify(heap)
     heap.limit = max(COMPACT_MIN, 2 * len(heap))
 
@@ -83,10 +83,13 @@ class Slot:
 class Membership:
     """An agent is eligible for a routing class from stage k_skill (skills) / k_site (site)."""
 
-    __slots__ = ("k_site", "k_skill", "rc")
+    __slots__ = ("epoch", "k_site", "k_skill", "media", "rc", "targets")
 
     def __init__(self, rc: RoutingClass, k_skill: int, k_site: int | None) -> None:
         self.rc = rc
+        self.media: tuple[Media, ...] = rc.queue.config.media  # narrowed to the agent's media
+        self.targets: tuple[tuple[Media, Heap], ...] = ()  # (medium, agent heap) for k_eff
+        self.epoch = -1
         self.k_skill = k_skill
         self.k_site = k_site
 
@@ -101,9 +104,9 @@ class Membership:
 
 class AgentRT:
     __slots__ = (
-        "costs", "exclusive", "last_activity_us", "limit", "load", "members", "n_active", "n_wrap",
-        "occupied_us", "ordinal", "presence", "profile", "published", "reason", "ringing", "slots",
-        "state", "sticky", "version",
+        "costs", "exclusive", "free", "free_version", "last_activity_us", "limit", "load",
+        "members", "n_active", "n_wrap", "occupied_us", "ordinal", "presence", "profile",
+        "published", "reason", "ringing", "slots", "state", "sticky", "version",
     )
 
     def __init__(self, profile: AgentProfile, ordinal: int) -> None:
@@ -122,6 +125,8 @@ class AgentRT:
         self.occupied_us = 0
         self.version = 0
         self.published = -1
+        self.free: tuple[Media, ...] = ()
+        self.free_version = -1
         self.members: list[Membership] = []
         self.sticky: list[ContactEntry] = []
         self.limit, self.costs = capacity_units(profile.capacity)
@@ -135,16 +140,21 @@ class AgentRT:
         self.limit, self.costs = capacity_units(profile.capacity)
 
     def free_media(self) -> tuple[Media, ...]:
-        """Media this agent may be offered now (ready, nothing ringing, capacity left)."""
+        """Media this agent may be offered now (ready, nothing ringing, capacity left).
+
+        Cached per version: every change of presence, slots or load bumps ``version``."""
+        if self.free_version == self.version:
+            return self.free
+        self.free_version = self.version
         if self.presence is not Presence.READY or self.ringing is not None or self.exclusive:
-            return ()
-        load = self.load
-        limit = self.limit
-        if not self.slots:
-            return tuple(self.costs)
-        return tuple(
-            m for m, cost in self.costs.items() if m not in EXCLUSIVE_MEDIA and load + cost <= limit
-        )
+            self.free = ()
+        elif not self.slots:
+            self.free = tuple(self.costs)
+        else:
+            load, limit = self.load, self.limit
+            self.free = tuple(m for m, cost in self.costs.items()
+                              if m not in EXCLUSIVE_MEDIA and load + cost <= limit)
+        return self.free
 
     def can_hold(self, media: Media) -> bool:
         return media in self.free_media()
@@ -171,7 +181,8 @@ class RoutingClass:
     """
 
     __slots__ = (
-        "agent_heaps", "contact_heaps", "eligible", "extra", "index", "plan", "queue", "waiting",
+        "agent_heaps", "contact_heaps", "eligible", "extra", "index", "keys", "plan", "queue",
+        "waiting",
     )
 
     def __init__(self, index: int, queue: QueueRT, extra: Requirement, plan: StagePlan) -> None:
@@ -183,6 +194,7 @@ class RoutingClass:
         self.agent_heaps: dict[tuple[int, Media], Heap] = {}
         self.contact_heaps: dict[tuple[int, Media], Heap] = {}
         self.waiting = 0  # contacts published in contact_heaps (not sticky)
+        self.keys: tuple[str, ...] | None = None  # skills it is indexed under; None: any agent
 
 
 class QueueRT:
