@@ -173,6 +173,8 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.pages import router as tickets_pages
     from kefu.web.pages import mount_web
+    from kefu.wfm.api import router as wfm_router
+    from kefu.wfm.pages import router as wfm_pages
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)
@@ -180,7 +182,9 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(routing_router)
     v1.include_router(webchat_router)
     v1.include_router(ws_router)
+    v1.include_router(wfm_router)
     app.include_router(health_router)
     app.include_router(v1)
     app.include_router(tickets_pages)
+    app.include_router(wfm_pages)
     mount_web(app)

@@ -16,6 +16,7 @@ import kefu.desk.tables  # noqa: F401 - registers the agent desktop tables
 import kefu.routing.tables
 import kefu.tenancy.tables
 import kefu.tickets.tables  # noqa: F401 - registers the work-order tables
+import kefu.wfm.tables  # noqa: F401 - registers the workforce-management tables
 from kefu.db.base import Base
 from kefu.db.eventlog import EventRecord
 

@@ -97,6 +97,21 @@ ROLE_PERMISSIONS = {
 }
 
 
+# Workforce management (issue 7): plan (forecast, schedule, roster), read plans and adherence,
+# approve swap/leave requests, see one's own schedule and request changes.
+_WFM_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: frozenset({"wfm.own"}),
+    Role.TEAM_LEADER: frozenset({"wfm.read", "wfm.approve", "wfm.own"}),
+    Role.DUTY_MANAGER: frozenset({"wfm.read", "wfm.approve", "wfm.own"}),
+    Role.WFM_PLANNER: frozenset({"wfm.plan", "wfm.read", "wfm.approve", "wfm.own"}),
+    Role.ADMIN: frozenset({"wfm.plan", "wfm.read", "wfm.approve", "wfm.own"}),
+}
+ROLE_PERMISSIONS = {
+    role: granted | _WFM_PERMISSIONS.get(role, frozenset())
+    for role, granted in ROLE_PERMISSIONS.items()
+}
+
+
 def permissions_for(
     roles: frozenset[Role] | set[Role], *, superadmin: bool = False
 ) -> frozenset[str]:
@@ -142,6 +157,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("customers", "/customers", "customers.read"),
     NavItem("workorders", "/workorders", "workorders.read"),
     NavItem("workorder_reports", "/workorders/reports", "workorders.report"),
+    NavItem("wfm_plan", "/wfm", "wfm.read"),
+    NavItem("wfm_my", "/wfm/my", "wfm.own"),
     NavItem("users", "/admin/users", "users.read"),
     NavItem("org", "/admin/org", "org.manage"),
     NavItem("audit", "/admin/audit", "audit.read"),

@@ -416,6 +416,82 @@ ATTACKS.update(
     }
 )
 
+# --- workforce management ----------------------------------------------------------------------
+
+
+def _victim_wfm(client: TestClient, world: World) -> dict[str, Any]:
+    """Tenant B's history, forecast, schedule with a rostered shift, and its agent's request."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.api.test_wfm_api import SH, history_csv
+
+    today = datetime.now(UTC).astimezone(SH).date()
+    client.post("/api/v1/routing/queues", json={"code": "HOTLINE", "name": "v", "skills": []})
+    client.post(
+        "/api/v1/wfm/history",
+        params={"interval_min": 60},
+        content=history_csv(today, weeks=3).encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    forecast = client.post(
+        "/api/v1/wfm/forecasts", json={"horizon_days": 16, "interval_min": 60, "name": world.code}
+    ).json()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    schedule = client.post(
+        "/api/v1/wfm/schedules",
+        json={
+            "forecast_id": forecast["id"],
+            "queue": "HOTLINE",
+            "week_start": str(monday),
+            "name": world.code,
+        },
+    ).json()
+    client.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster")
+    agent = login(client.app, world.username(Role.AGENT))
+    week = {"start": str(monday), "days": 7}
+    shift = agent.get("/api/v1/wfm/me/shifts", params=week).json()[0]
+    leave = {"kind": "leave", "shift_id": shift["id"], "reason": world.code}
+    request = agent.post("/api/v1/wfm/requests", json=leave).json()
+    return {
+        "forecast": forecast["id"],
+        "schedule": schedule["id"],
+        "shift": shift["id"],
+        "request": request["id"],
+    }
+
+
+VICTIMS["wfm"] = _victim_wfm
+_WFM = "/api/v1/wfm"
+ATTACKS.update(
+    {
+        ("post", f"{_WFM}/history"): Attack(expect=(422,)),  # no body: refused, nothing stored
+        ("get", f"{_WFM}/history"): Attack(expect=(200,)),
+        ("post", f"{_WFM}/forecasts"): Attack(expect=(422,), body={"horizon_days": 1}),
+        ("get", f"{_WFM}/forecasts"): Attack(expect=(200,)),
+        ("get", f"{_WFM}/forecasts/{{forecast_id}}"): Attack(ids={"forecast_id": "wfm.forecast"}),
+        ("post", f"{_WFM}/schedules"): Attack(
+            body={"forecast_id": "@wfm.forecast", "queue": "HOTLINE", "week_start": "2026-03-02"}
+        ),
+        ("get", f"{_WFM}/schedules"): Attack(expect=(200,)),
+        ("get", f"{_WFM}/schedules/{{schedule_id}}"): Attack(ids={"schedule_id": "wfm.schedule"}),
+        ("post", f"{_WFM}/schedules/{{schedule_id}}/roster"): Attack(
+            ids={"schedule_id": "wfm.schedule"}
+        ),
+        ("get", f"{_WFM}/schedules/{{schedule_id}}/roster"): Attack(
+            ids={"schedule_id": "wfm.schedule"}
+        ),
+        ("get", f"{_WFM}/me/shifts"): Attack(expect=(200,), role=_AGENT),
+        ("post", f"{_WFM}/requests"): Attack(
+            role=_AGENT, body={"kind": "leave", "shift_id": "@wfm.shift"}
+        ),
+        ("get", f"{_WFM}/requests"): Attack(expect=(200,)),
+        ("post", f"{_WFM}/requests/{{request_id}}/decision"): Attack(
+            ids={"request_id": "wfm.request"}, body={"approve": True}
+        ),
+        ("get", f"{_WFM}/adherence"): Attack(expect=(200,)),
+    }
+)
+
 # Patching a victim's object with a reference into the attacker's own tenant is refused too.
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 

@@ -1,0 +1,97 @@
+// WFM planner: CSV upload, forecast-vs-actual and staffing-gap charts (ECharts, vendored).
+(function () {
+  "use strict";
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  async function upload(event) {
+    const form = event.target.closest("form[data-upload]");
+    if (!form) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const out = form.querySelector(".form-errors");
+    out.textContent = "";
+    const file = form.querySelector('input[type="file"]').files[0];
+    if (!file) return;
+    const interval = form.querySelector('[name="interval_min"]').value;
+    const res = await fetch(`${form.dataset.upload}?interval_min=${interval}`, {
+      method: "POST",
+      headers: { "Content-Type": "text/csv", "X-CSRF-Token": csrf() },
+      body: await file.text(),
+      credentials: "same-origin",
+    });
+    let body = {};
+    try { body = await res.json(); } catch (e) { /* not JSON */ }
+    if (res.ok) { window.location.reload(); return; }
+    const lines = [body.title || res.statusText];
+    for (const err of body.errors || []) lines.push(`${err.field}: ${err.message}`);
+    out.textContent = lines.join("\n");
+  }
+
+  function forecastChart() {
+    const el = document.getElementById("forecast-chart");
+    if (!el || !window.echarts) return;
+    const data = JSON.parse(el.dataset.forecast);
+    const labels = JSON.parse(el.dataset.labels);
+    const chart = window.echarts.init(el);
+    const pick = document.getElementById("forecast-queue");
+    const summary = document.getElementById("forecast-summary");
+    const draw = () => {
+      const q = data.queues[pick.value];
+      chart.setOption({
+        tooltip: { trigger: "axis" },
+        legend: { data: [labels.actual, labels.forecast] },
+        grid: { left: 48, right: 16, top: 32, bottom: 56 },
+        xAxis: { type: "category", data: data.labels.map((s) => s.slice(5, 16).replace("T", " ")) },
+        yAxis: { type: "value" },
+        dataZoom: [{ type: "inside" }, { type: "slider", height: 16, bottom: 8 }],
+        series: [
+          { name: labels.actual, type: "line", data: q.actual, showSymbol: false, lineStyle: { color: "#6b7785" } },
+          { name: labels.forecast, type: "line", data: q.forecast, showSymbol: false, lineStyle: { color: "#0b6bcb" } },
+        ],
+      }, true);
+      summary.textContent = `${labels.total}: ${q.total_forecast}` + (q.wape === null ? "" : ` · WAPE ${(q.wape * 100).toFixed(1)} %`);
+      el.dataset.rendered = "true";
+    };
+    pick.addEventListener("change", draw);
+    draw();
+    window.addEventListener("resize", () => chart.resize());
+  }
+
+  function staffingChart() {
+    const el = document.getElementById("staffing-chart");
+    if (!el || !window.echarts) return;
+    const data = JSON.parse(el.dataset.staffing);
+    const labels = JSON.parse(el.dataset.labels);
+    const chart = window.echarts.init(el);
+    const pick = document.getElementById("staffing-day");
+    const step = data.interval_min;
+    const times = data.required[0].map((_, i) => {
+      const m = i * step;
+      return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+    });
+    const draw = () => {
+      const d = Number(pick.value);
+      const req = data.required[d];
+      const sch = data.scheduled[d];
+      chart.setOption({
+        tooltip: { trigger: "axis" },
+        legend: { data: [labels.required, labels.scheduled, labels.gap] },
+        grid: { left: 48, right: 16, top: 32, bottom: 32 },
+        xAxis: { type: "category", data: times },
+        yAxis: { type: "value", minInterval: 1 },
+        series: [
+          { name: labels.required, type: "line", step: "end", data: req, showSymbol: false, lineStyle: { color: "#b42318" } },
+          { name: labels.scheduled, type: "line", step: "end", data: sch, showSymbol: false, lineStyle: { color: "#0b6bcb" } },
+          { name: labels.gap, type: "bar", data: sch.map((s, i) => s - req[i]), itemStyle: { color: "#9fb8d3" } },
+        ],
+      }, true);
+      el.dataset.rendered = "true";
+    };
+    pick.addEventListener("change", draw);
+    draw();
+    window.addEventListener("resize", () => chart.resize());
+  }
+
+  document.addEventListener("submit", upload, true);
+  window.addEventListener("load", () => { forecastChart(); staffingChart(); });
+})();

@@ -1,0 +1,218 @@
+"""WFM through the API: import history, forecast, schedule, roster, my shifts, leave with
+approval, and adherence from recorded agent state events."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kefu.core.events import Event
+from kefu.db.eventlog import record_event
+from kefu.tenancy.model import Role
+from kefu.wfm.synthetic import SyntheticQueue, synthetic_rows
+from tests.factories import login, make_world
+
+pytestmark = pytest.mark.api
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def history_csv(today: date, weeks: int = 5) -> str:
+    """Synthetic hourly history ending yesterday (no real data)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["interval_start", "queue", "offered", "aht_s"])
+    queues = [SyntheticQueue("HOTLINE", 500, 240, 8, 20)]
+    for start, queue, offered, aht in synthetic_rows(
+        queues, today - timedelta(weeks=weeks), 7 * weeks, interval_min=60
+    ):
+        writer.writerow([start.astimezone(SH).isoformat(), queue, offered, aht])
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def world(container):
+    return make_world(container)
+
+
+def _today(clock) -> date:  # type: ignore[no-untyped-def]
+    return clock.now().astimezone(SH).date()
+
+
+def _plan(app, world, clock):  # type: ignore[no-untyped-def]
+    planner = login(app, world.username(Role.WFM_PLANNER))
+    today = _today(clock)
+    imported = planner.post(
+        "/api/v1/wfm/history",
+        params={"interval_min": 60},
+        content=history_csv(today).encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 200, imported.text
+    forecast = planner.post("/api/v1/wfm/forecasts", json={"horizon_days": 14, "interval_min": 60})
+    assert forecast.status_code == 201, forecast.text
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    schedule = planner.post(
+        "/api/v1/wfm/schedules",
+        json={"forecast_id": forecast.json()["id"], "queue": "HOTLINE", "week_start": str(monday)},
+    )
+    assert schedule.status_code == 201, schedule.text
+    return planner, imported.json(), forecast.json(), schedule.json(), monday
+
+
+def test_history_forecast_schedule_roster(app, world, clock) -> None:
+    planner, imported, forecast, schedule, monday = _plan(app, world, clock)
+    assert imported["queues"] == ["HOTLINE"] and imported["rows"] > 400
+    view = planner.get(f"/api/v1/wfm/forecasts/{forecast['id']}").json()
+    hotline = view["queues"]["HOTLINE"]
+    assert len(view["labels"]) == (7 + 14) * 24
+    assert sum(v for v in hotline["forecast"] if v) == pytest.approx(
+        hotline["total_forecast"], rel=1e-3
+    )
+    assert 14 * 300 < hotline["total_forecast"] < 14 * 700  # ~500 calls a weekday
+    assert hotline["actual"][0] is not None and hotline["forecast"][0] is None
+    result = schedule["result"]
+    assert result["status"] in ("optimal", "feasible") and result["agents"] > 0
+    assert all(
+        s >= r
+        for day_s, day_r in zip(result["scheduled"], result["required"], strict=True)
+        for s, r in zip(day_s, day_r, strict=True)
+    )
+    assert max(max(d) for d in result["required"]) >= 3
+
+    roster = planner.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster")
+    assert roster.status_code == 200, roster.text
+    assert roster.json()["assigned"] == 1  # the world has one agent
+    grid = planner.get(f"/api/v1/wfm/schedules/{schedule['id']}/roster").json()
+    mine = [line for line in grid["lines"] if line["user_id"] == world.users[Role.AGENT].id]
+    assert len(mine) == 1 and mine[0]["team"] and len(mine[0]["days"]) == 5
+
+    agent = login(app, world.username(Role.AGENT))
+    shifts = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()
+    assert len(shifts) == 5 and all(s["user_id"] == world.users[Role.AGENT].id for s in shifts)
+    # the agent cannot plan; the team leader can read but not plan
+    assert agent.get("/api/v1/wfm/schedules").status_code == 403
+    leader = login(app, world.username(Role.TEAM_LEADER))
+    assert leader.get(f"/api/v1/wfm/schedules/{schedule['id']}").status_code == 200
+    assert leader.post("/api/v1/wfm/forecasts", json={"horizon_days": 1}).status_code == 403
+
+
+def test_leave_request_with_approval_opens_the_shift(app, world, clock) -> None:
+    planner, _, _, schedule, monday = _plan(app, world, clock)
+    planner.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster")
+    agent = login(app, world.username(Role.AGENT))
+    shift = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()[0]
+    other = login(app, world.username(Role.QA))
+    assert (
+        other.post(
+            "/api/v1/wfm/requests", json={"kind": "leave", "shift_id": shift["id"]}
+        ).status_code
+        == 403
+    )
+    made = agent.post(
+        "/api/v1/wfm/requests", json={"kind": "leave", "shift_id": shift["id"], "reason": "家事"}
+    )
+    assert made.status_code == 201, made.text
+    leader = login(app, world.username(Role.TEAM_LEADER))
+    pending = leader.get("/api/v1/wfm/requests", params={"status": "pending"}).json()
+    assert [r["id"] for r in pending["items"]] == [made.json()["id"]]
+    decided = leader.post(
+        f"/api/v1/wfm/requests/{made.json()['id']}/decision", json={"approve": True, "note": "ok"}
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    again = leader.post(
+        f"/api/v1/wfm/requests/{made.json()['id']}/decision", json={"approve": False}
+    )
+    assert again.status_code == 409
+    left = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()
+    assert len(left) == 4 and shift["id"] not in {s["id"] for s in left}
+
+
+def test_adherence_from_recorded_state_events(app, world, container, clock) -> None:
+    planner, _, _, schedule, monday = _plan(app, world, clock)
+    planner.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster")
+    agent = login(app, world.username(Role.AGENT))
+    shift = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()[0]
+    start = datetime.fromisoformat(shift["start_at"])
+    end = datetime.fromisoformat(shift["end_at"])
+    user = str(world.users[Role.AGENT].id)
+    # A recorded day, in the shape the routing runtime writes: ready 5 minutes late, then on
+    # through every break (the breaks count against adherence), logged off 30 minutes early.
+    events = [
+        (start + timedelta(minutes=5), "ready", ""),
+        (end - timedelta(minutes=30), "offline", ""),
+    ]
+    with container.db.session(clock=clock, actor_name="test") as session:
+        for at, state, reason in events:
+            record_event(
+                session,
+                Event(
+                    "agent_state_changed",
+                    f"routing.agent.{user}",
+                    world.tenant_id,
+                    at,
+                    {
+                        "agent_id": user,
+                        "state": state,
+                        "previous": "",
+                        "presence": state,
+                        "reason": reason,
+                    },
+                ),
+            )
+    clock.set(end + timedelta(hours=1))
+    planner = login(app, world.username(Role.WFM_PLANNER))  # the old session has expired
+    report = planner.get("/api/v1/wfm/adherence", params={"day": shift["day"]}).json()
+    row = next(r for r in report["agents"] if r["key"] == user)
+    shift_s = (end - start).total_seconds()
+    breaks_s = sum(b["minutes"] for b in shift["breaks"]) * 60
+    assert row["scheduled_s"] == shift_s
+    assert row["in_adherence_s"] == shift_s - breaks_s - 35 * 60
+    assert row["adherence"] == pytest.approx((shift_s - breaks_s - 35 * 60) / shift_s)
+    assert row["conformance"] == pytest.approx((shift_s - 35 * 60) / (shift_s - breaks_s))
+    kinds = {(e["scheduled"], e["actual"]) for e in report["exceptions"]}
+    assert kinds == {("work", "offline")} | {(b["kind"], "ready") for b in shift["breaks"]}
+    assert report["teams"] and report["teams"][0]["key"].endswith("一班")
+
+
+def test_bad_csv_is_reported_row_by_row(app, world) -> None:
+    planner = login(app, world.username(Role.WFM_PLANNER))
+    text = (
+        "interval_start,queue,offered\n"
+        "2026-03-02T09:00:00+08:00,HOTLINE,5\n"
+        "2026-03-02T09:00:00+08:00,HOTLINE,6\n"
+        "2026-03-02T10:00:00,HOTLINE,-1\n"
+    )
+    res = planner.post(
+        "/api/v1/wfm/history",
+        params={"interval_min": 60},
+        content=text.encode(),
+        headers={"Content-Type": "text/csv", "Accept-Language": "en"},
+    )
+    assert res.status_code == 422
+    errors = {(e["field"], e["message"]) for e in res.json()["errors"]}
+    assert (
+        "line 3",
+        "interval_start: duplicate of line 2 (2026-03-02T09:00:00+08:00, queue HOTLINE)",
+    ) in errors
+    assert any(f == "line 4" and "no time-zone offset" in m for f, m in errors)
+    assert any(f == "line 4" and "negative value -1" in m for f, m in errors)
+    assert planner.get("/api/v1/wfm/history").json() == []
+
+
+def test_infeasible_schedule_is_explained(app, world, clock) -> None:
+    planner, _, forecast, _, monday = _plan(app, world, clock)
+    res = planner.post(
+        "/api/v1/wfm/schedules",
+        json={
+            "forecast_id": forecast["id"],
+            "queue": "HOTLINE",
+            "week_start": str(monday),
+            "max_agents": 1,
+        },
+    )
+    assert res.status_code == 422
+    assert "the cap of 1 agents is reached" in res.json()["detail"]
