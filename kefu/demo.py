@@ -16,6 +16,7 @@ from kefu.routing.tables import AgentSkill, QueueConfig, Skill
 from kefu.tenancy.security import hash_password
 from kefu.tenancy.services import create_tenant
 from kefu.tenancy.tables import Site, Team, Tenant, User
+from kefu.wfm.demo import seed_wfm
 
 __all__ = ["DEMO_LOGINS", "DemoLogin", "seed_demo"]
 
@@ -254,4 +255,5 @@ def seed_demo(
         )
     )
     session.flush()
+    seed_wfm(session, clock, tid)  # workforce management: six weeks of synthetic history
     return True

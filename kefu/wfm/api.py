@@ -27,7 +27,7 @@ from kefu.wfm.schemas import (
 )
 from kefu.wfm.tables import WfmForecast, WfmRequest, WfmSchedule
 
-__all__ = ["agent_profiles", "router", "team_names", "user_names"]
+__all__ = ["agent_profiles", "job_numbers", "router", "team_names", "user_names"]
 
 router = APIRouter(prefix="/wfm", tags=["wfm"])
 
@@ -74,6 +74,13 @@ def team_names(scope: Scoped) -> dict[str, str]:
 def user_names(scope: Scoped) -> dict[int, str]:
     return {
         u.id: u.display_name
+        for u in scope.session.scalars(select(User).where(User.tenant_id == scope.tenant_id))
+    }
+
+
+def job_numbers(scope: Scoped) -> dict[int, str]:
+    return {
+        u.id: u.job_number
         for u in scope.session.scalars(select(User).where(User.tenant_id == scope.tenant_id))
     }
 
@@ -186,10 +193,12 @@ def build_roster(schedule_id: int, ctx: Ctx = Depends(require("wfm.plan"))) -> d
 def roster(schedule_id: int, ctx: Ctx = Depends(require("wfm.read"))) -> dict[str, Any]:
     grid = services.roster_grid(ctx.scope, schedule_id)
     names = user_names(ctx.scope)
+    jobs = job_numbers(ctx.scope)
     teams = team_names(ctx.scope)
     for line in grid["lines"]:
         uid = line["user_id"]
         line["name"] = names.get(uid, "") if uid is not None else ""
+        line["job_number"] = jobs.get(uid, "") if uid is not None else ""
         line["team"] = teams.get(str(uid), "") if uid is not None else ""
     grid["lines"].sort(key=lambda r: (r["team"] == "", r["team"], r["name"] == "", r["line"]))
     return grid

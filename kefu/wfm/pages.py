@@ -15,7 +15,7 @@ from kefu.api.deps import Ctx
 from kefu.tenancy import tenant_calendar
 from kefu.web.pages import page_ctx, render
 from kefu.wfm import services
-from kefu.wfm.api import team_names, user_names
+from kefu.wfm.api import job_numbers, team_names, user_names
 from kefu.wfm.schedule import WEEKDAYS
 from kefu.wfm.tables import WfmForecast, WfmRequest, WfmSchedule, WfmShift
 
@@ -42,17 +42,23 @@ def planner(
     ctx: Ctx = Depends(page_ctx("wfm.read")),
 ) -> Response:
     scope = ctx.scope
+    zone = ZoneInfo(tenant_calendar(ctx.session, scope.tenant_id).timezone)
     history = services.history_summary(scope)
+    for row in history:
+        row["first"] = row["first"].astimezone(zone)
+        row["last"] = row["last"].astimezone(zone)
     fc = _latest(ctx, WfmForecast, forecast)
     view = services.forecast_view(scope, fc.id) if fc is not None else None
     sched = _latest(ctx, WfmSchedule, schedule)
     grid = services.roster_grid(scope, sched.id) if sched is not None else None
     names = user_names(scope)
+    jobs = job_numbers(scope)
     teams = team_names(scope)
     if grid is not None:
         for line in grid["lines"]:
             uid = line["user_id"]
             line["name"] = names.get(uid, "") if uid is not None else ""
+            line["job_number"] = jobs.get(uid, "") if uid is not None else ""
             line["team"] = teams.get(str(uid), "") if uid is not None else ""
         grid["lines"].sort(key=lambda r: (r["team"] == "", r["team"], r["name"] == "", r["line"]))
     today = _today(ctx)

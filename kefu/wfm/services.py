@@ -277,7 +277,7 @@ def forecast_view(scope: Scoped, forecast_id: int, actual_days: int = 7) -> dict
     return {
         "id": forecast.id,
         "name": forecast.name,
-        "start": forecast.start,
+        "start": forecast.start.isoformat(),
         "interval_min": forecast.interval_min,
         "horizon_days": forecast.horizon_days,
         "timezone": forecast.timezone,
@@ -292,7 +292,8 @@ def forecast_view(scope: Scoped, forecast_id: int, actual_days: int = 7) -> dict
 
 def default_templates(interval_min: int) -> list[ShiftTemplate]:
     """Day shifts (9 h with a 1 h unpaid lunch and a paid 15-30 min break), a late shift, a
-    night shift (22:00, 10 h, carrying over midnight) and a 4 h part-time shift."""
+    night shift (22:00-07:00 with a 1 h unpaid break, carrying over midnight) and a 4 h
+    part-time shift; every full-time line is 40 paid hours a week."""
     small = max(interval_min, 15)
     brk = small if small <= 30 else 60
     return [
@@ -312,7 +313,9 @@ def default_templates(interval_min: int) -> list[ShiftTemplate]:
             interval_min,
             (BreakRule(brk, 60, 120), BreakRule(60, 240, 360, paid=False)),
         ),
-        ShiftTemplate("night", 600, 22 * 60, 22 * 60, interval_min, (BreakRule(60, 240, 360),)),
+        ShiftTemplate(
+            "night", 540, 22 * 60, 22 * 60, interval_min, (BreakRule(60, 180, 300, paid=False),)
+        ),
         ShiftTemplate("part", 240, 8 * 60, 18 * 60, interval_min),
     ]
 

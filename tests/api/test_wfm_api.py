@@ -90,6 +90,8 @@ def test_history_forecast_schedule_roster(app, world, clock) -> None:
     mine = [line for line in grid["lines"] if line["user_id"] == world.users[Role.AGENT].id]
     assert len(mine) == 1 and mine[0]["team"] and len(mine[0]["days"]) == 5
 
+    page = planner.get("/wfm")
+    assert page.status_code == 200 and 'id="roster-grid"' in page.text and "HOTLINE" in page.text
     agent = login(app, world.username(Role.AGENT))
     shifts = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()
     assert len(shifts) == 5 and all(s["user_id"] == world.users[Role.AGENT].id for s in shifts)
@@ -129,6 +131,8 @@ def test_leave_request_with_approval_opens_the_shift(app, world, clock) -> None:
     assert again.status_code == 409
     left = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()
     assert len(left) == 4 and shift["id"] not in {s["id"] for s in left}
+    page = agent.get("/wfm/my")
+    assert page.status_code == 200 and "已批准" in page.text
 
 
 def test_adherence_from_recorded_state_events(app, world, container, clock) -> None:
