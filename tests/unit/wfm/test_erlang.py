@@ -29,13 +29,9 @@ from kefu.wfm.erlang import (
     service_level,
 )
 
-try:
-    import mpmath as mp
-except ImportError:  # pragma: no cover - mpmath is a dev dependency
-    mp = None
+import mpmath as mp  # a dev dependency: the high-precision reference
 
 pytestmark = pytest.mark.unit
-needs_mpmath = pytest.mark.skipif(mp is None, reason="mpmath is not installed")
 quick = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 AHT = 300.0
@@ -220,7 +216,6 @@ SIZES = [1, 2, 3, 5, 8, 13, 30, 77, 150, 400, 1000, 2500, 5000, 9999, 15000, 200
 RATIOS = [0.01, 0.3, 0.7, 0.9, 0.97, 0.999, 1.0005, 1.05, 1.5, 3.0, 50.0]
 
 
-@needs_mpmath
 def test_erlang_b_c_sl_asa_match_50_digits() -> None:
     with mp.workdps(50):
         for n in SIZES:
@@ -301,7 +296,6 @@ ERLANG_A_CASES = [
 ]
 
 
-@needs_mpmath
 @pytest.mark.parametrize(("n", "ratio", "patience", "threshold"), ERLANG_A_CASES)
 def test_erlang_a_matches_the_chain_summed_at_60_digits(
     n: int, ratio: float, patience: float, threshold: float
@@ -314,7 +308,6 @@ def test_erlang_a_matches_the_chain_summed_at_60_digits(
         assert close(getattr(ours, name), value), (name, getattr(ours, name), float(value))
 
 
-@needs_mpmath
 def test_erlang_a_keeps_relative_accuracy_deep_in_the_tail() -> None:
     # 1.6× overloaded with patient callers: SL ≈ 1e-109, far below 1 − (failures) in floats
     ours = erlang_a(1120.0, 700, AHT, 900.0, 21.0)
@@ -360,7 +353,6 @@ def hypoexponential_reference(n: int, a: float, aht: float, patience: float, t: 
     }
 
 
-@needs_mpmath
 @pytest.mark.parametrize(
     ("n", "load", "patience", "threshold"),
     [(1, 0.8, 150.0, 20.0), (3, 2.5, 600.0, 60.0), (4, 5.0, 300.0, 30.0)],
