@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 from typing import Any
 
+import mpmath as mp  # a dev dependency: the high-precision reference
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,8 +29,6 @@ from kefu.wfm.erlang import (
     scheduled_staff,
     service_level,
 )
-
-import mpmath as mp  # a dev dependency: the high-precision reference
 
 pytestmark = pytest.mark.unit
 quick = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
