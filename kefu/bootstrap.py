@@ -167,6 +167,9 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
     from kefu.channels.webchat.api import router as webchat_router
+    from kefu.channels.webchat.pages import router as webchat_pages
+    from kefu.desk.api import router as desk_router
+    from kefu.desk.pages import router as desk_pages
     from kefu.realtime.ws import router as ws_router
     from kefu.routing.api import router as routing_router
     from kefu.tenancy.api import router as tenancy_router
@@ -181,10 +184,13 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(tickets_router)
     v1.include_router(routing_router)
     v1.include_router(webchat_router)
+    v1.include_router(desk_router)
     v1.include_router(ws_router)
     v1.include_router(wfm_router)
     app.include_router(health_router)
     app.include_router(v1)
     app.include_router(tickets_pages)
     app.include_router(wfm_pages)
+    app.include_router(webchat_pages)
+    app.include_router(desk_pages)
     mount_web(app)

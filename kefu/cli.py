@@ -55,12 +55,16 @@ def migrate() -> None:
     console.print("[green]Database is up to date.")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> None:
     import uvicorn
 
     from kefu.bootstrap import create_app
 
     app = create_app(settings=settings)
+    if demo and settings.demo_simulation:
+        from kefu.desk.simulation import start_simulation
+
+        start_simulation(app.state.container)  # simulated customers and agents keep it busy
     console.print(f"kefu {kefu.__version__} on [bold]http://{host}:{port}[/] ({settings.backend})")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, ws_ping_interval=None)
 
@@ -103,7 +107,7 @@ def demo(host: str, port: int, seed_only: bool) -> None:
     for login in DEMO_LOGINS:
         console.print(f"  {login.username:<11} {login.password:<16} {', '.join(login.roles)}")
     if not seed_only:
-        _serve(settings, host, port)
+        _serve(settings, host, port, demo=True)
 
 
 def _register_wfm() -> None:

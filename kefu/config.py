@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     ws_heartbeat_s: float = Field(default=15.0, description="Websocket ping interval")
     cookie_secure: bool = Field(default=False, description="Mark cookies Secure (behind HTTPS)")
     log_level: str = Field(default="info")
+    demo_simulation: bool = Field(
+        default=True, description="`kefu demo`: simulated customers and agents keep it busy"
+    )
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_sqlite_url(self.var_dir)

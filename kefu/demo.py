@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from kefu.core.clock import Clock
 from kefu.customers.tables import Customer, Interaction
+from kefu.desk.demo import seed_desk
 from kefu.routing.tables import AgentSkill, QueueConfig, Skill
 from kefu.tenancy.security import hash_password
 from kefu.tenancy.services import create_tenant
 from kefu.tenancy.tables import Site, Team, Tenant, User
+from kefu.tickets.demo import seed_workorders
 from kefu.wfm.demo import seed_wfm
 
 __all__ = ["DEMO_LOGINS", "DemoLogin", "seed_demo"]
@@ -255,5 +257,7 @@ def seed_demo(
         )
     )
     session.flush()
+    seed_desk(session, clock, tid, named)  # desk and web chat: widget, dispositions, a VIP
+    seed_workorders(session, clock, tid, named, agents, bank.id)  # tickets: 专班, templates, orders
     seed_wfm(session, clock, tid)  # workforce management: six weeks of synthetic history
     return True

@@ -3,4 +3,6 @@
 Other features use the channels only through this surface.
 """
 
-__all__: list[str] = []
+from kefu.channels.webchat.services import chat_context
+
+__all__ = ["chat_context"]

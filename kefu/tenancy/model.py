@@ -153,7 +153,9 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", "/", None),
     NavItem("workspace", "/workspace", "desktop.use"),
+    NavItem("desk", "/desk", "desktop.use"),
     NavItem("team", "/team", "agents.supervise"),
+    NavItem("wallboard", "/wallboard", "agents.supervise"),
     NavItem("customers", "/customers", "customers.read"),
     NavItem("workorders", "/workorders", "workorders.read"),
     NavItem("workorder_reports", "/workorders/reports", "workorders.report"),

@@ -283,7 +283,7 @@ def to_xlsx(sheets: list[tuple[str, list[list[Any]]]]) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     for name, rows in sheets:
         sheet = book.create_sheet(title=name[:31])
         for row in rows:

@@ -8,12 +8,14 @@ the same transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -99,12 +101,24 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+_CALENDARS: dict[int, tuple[float, BusinessCalendar]] = {}
+CALENDAR_TTL_S = 60.0  # a tenant's new holiday reaches running SLA math within a minute
+
+
 def _calendar(scope: Scoped) -> BusinessCalendar:
-    cache: dict[int, BusinessCalendar] = scope.session.info.setdefault("wo_calendars", {})
-    calendar = cache.get(scope.tenant_id)
-    if calendar is None:
-        calendar = cache[scope.tenant_id] = tenant_calendar(scope.session, scope.tenant_id)
+    """The tenant's business calendar, cached per process for ``CALENDAR_TTL_S`` seconds."""
+    now = time.monotonic()
+    cached = _CALENDARS.get(scope.tenant_id)
+    if cached is not None and now - cached[0] < CALENDAR_TTL_S:
+        return cached[1]
+    calendar = tenant_calendar(scope.session, scope.tenant_id)
+    _CALENDARS[scope.tenant_id] = (now, calendar)
     return calendar
+
+
+def tenant_zone(scope: Scoped) -> ZoneInfo:
+    """The tenant's time zone (for display)."""
+    return _calendar(scope).zone
 
 
 def local_today(scope: Scoped) -> date:
@@ -141,7 +155,7 @@ def _bump(scope: Scoped, order: WorkOrder, *, agent_id: int | None = None, **cou
 
 
 def bump_stats(session: Session, key: Mapping[str, Any], counts: Mapping[str, int]) -> None:
-    table = DailyStat.__table__
+    table = cast(Table, DailyStat.__table__)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(table).values(**key, **{k: int(v) for k, v in counts.items()})
@@ -496,7 +510,7 @@ def _attachments(scope: Scoped, ids: Iterable[int], field_name: str) -> list[Ord
 
 def _recent_same_topic(scope: Scoped, customer_id: int, topic: str) -> WorkOrder | None:
     since = scope.clock.now() - timedelta(days=REPEAT_WINDOW_DAYS)
-    return scope.session.scalar(
+    found: WorkOrder | None = scope.session.scalar(
         scope.select(WorkOrder)
         .where(
             WorkOrder.customer_id == customer_id,
@@ -507,6 +521,7 @@ def _recent_same_topic(scope: Scoped, customer_id: int, topic: str) -> WorkOrder
         .order_by(WorkOrder.created_at.desc())
         .limit(1)
     )
+    return found
 
 
 def create_order(

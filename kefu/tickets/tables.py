@@ -103,9 +103,9 @@ class WorkOrder(TenantOwned, Base):
     __tablename__ = "work_orders"
     __table_args__ = (
         # my group's queue, sorted by deadline (the back-office workbench)
-        Index("ix_work_orders_group_queue", "group_id", "is_open", "resolution_due"),
+        Index("ix_work_orders_group_queue", "group_id", "is_open", "resolution_due", "id"),
         # my own queue
-        Index("ix_work_orders_assignee_queue", "assignee_id", "is_open", "resolution_due"),
+        Index("ix_work_orders_assignee_queue", "assignee_id", "is_open", "resolution_due", "id"),
         # orders I opened (首问负责)
         Index("ix_work_orders_creator", "creator_id", "created_at"),
         # the periodic SLA check picks only orders with something due

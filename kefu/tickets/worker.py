@@ -30,7 +30,10 @@ async def sla_loop(db: Database, clock: Clock, interval: float = INTERVAL_S) -> 
             if report.checked:
                 log.info(
                     "sla check: %d orders, %d warnings, %d breaches, %d escalations",
-                    report.checked, report.warnings, report.breaches, report.escalations,
+                    report.checked,
+                    report.warnings,
+                    report.breaches,
+                    report.escalations,
                 )
         except StaleDataError:
             log.info("sla check: another process changed the same orders; next pass retries")

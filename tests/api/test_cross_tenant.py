@@ -492,6 +492,60 @@ ATTACKS.update(
     }
 )
 
+# --- agent desk and wallboard -------------------------------------------------------------------
+
+
+def _victim_desk(client: TestClient, _world: World) -> dict[str, Any]:
+    disposition = client.post(
+        "/api/v1/desk/dispositions", json={"code": "VOK", "name": "victim solved"}
+    ).json()
+    reply = client.post(
+        "/api/v1/desk/quick-replies", json={"title": "victim", "body": "victim reply"}
+    ).json()
+    return {"disposition": disposition["id"], "reply": reply["id"]}
+
+
+VICTIMS["desk"] = _victim_desk
+_ROUTED = {"contact_id": "routing.contact"}
+ATTACKS.update(
+    {
+        ("get", "/api/v1/desk/dispositions"): Attack(expect=(200,)),
+        ("post", "/api/v1/desk/dispositions"): Attack(
+            expect=(201,), body={"code": "MINE", "name": "mine"}
+        ),
+        ("get", "/api/v1/desk/dispositions/{item_id}"): Attack(ids={"item_id": "desk.disposition"}),
+        ("patch", "/api/v1/desk/dispositions/{item_id}"): Attack(
+            ids={"item_id": "desk.disposition"}, body={"name": "x"}
+        ),
+        ("delete", "/api/v1/desk/dispositions/{item_id}"): Attack(
+            ids={"item_id": "desk.disposition"}
+        ),
+        ("get", "/api/v1/desk/quick-replies"): Attack(expect=(200,)),
+        ("post", "/api/v1/desk/quick-replies"): Attack(
+            expect=(201,), body={"title": "mine", "body": "mine"}
+        ),
+        ("get", "/api/v1/desk/quick-replies/{item_id}"): Attack(ids={"item_id": "desk.reply"}),
+        ("patch", "/api/v1/desk/quick-replies/{item_id}"): Attack(
+            ids={"item_id": "desk.reply"}, body={"title": "x"}
+        ),
+        ("delete", "/api/v1/desk/quick-replies/{item_id}"): Attack(ids={"item_id": "desk.reply"}),
+        ("get", "/api/v1/desk/me"): Attack(expect=(200,), role=_AGENT),
+        ("get", "/api/v1/desk/contacts/{contact_id}/screen-pop"): Attack(ids=_ROUTED),
+        ("post", "/api/v1/desk/contacts/{contact_id}/transfer"): Attack(
+            ids=_ROUTED, role=_AGENT, body={"queue": "@routing.queue_code", "note": "x"}
+        ),
+        ("post", "/api/v1/desk/contacts/{contact_id}/wrap-up"): Attack(
+            ids=_ROUTED, role=_AGENT, body={"disposition": "VOK"}
+        ),
+        ("get", "/api/v1/desk/contacts/{contact_id}/quick-replies"): Attack(
+            ids=_ROUTED, role=_AGENT
+        ),
+        ("get", "/api/v1/desk/transfer-targets"): Attack(expect=(200,), role=_AGENT),
+        ("get", "/api/v1/desk/wallboard"): Attack(expect=(200,)),
+        ("get", "/api/v1/desk/wallboard/waiting"): Attack(expect=(200,)),
+    }
+)
+
 # Patching a victim's object with a reference into the attacker's own tenant is refused too.
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 

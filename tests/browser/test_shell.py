@@ -22,7 +22,19 @@ def test_admin_sees_admin_navigation_and_real_data(page: Page) -> None:
     sign_in(page, "admin", "kefu-admin")
     expect(page.locator("#welcome")).to_contain_text("系统管理员 王敏")
     expect(page.locator("#tenant-name")).to_have_text("华信通信 10088 客服热线")
-    assert _nav(page) == ["home", "team", "customers", "users", "org", "audit"]
+    assert _nav(page) == [
+        "home",
+        "team",
+        "wallboard",
+        "customers",
+        "workorders",
+        "workorder_reports",
+        "wfm_plan",
+        "wfm_my",
+        "users",
+        "org",
+        "audit",
+    ]
     expect(page.locator("#team-chart[data-rendered=true]")).to_be_visible()
     page.click("a[data-nav=users]")
     expect(page.locator("h1")).to_have_text("用户")
@@ -36,7 +48,7 @@ def test_admin_sees_admin_navigation_and_real_data(page: Page) -> None:
 
 def test_agent_sees_only_agent_navigation(page: Page) -> None:
     sign_in(page, "agent", "kefu-agent")
-    assert _nav(page) == ["home", "workspace", "customers"]
+    assert _nav(page) == ["home", "workspace", "desk", "customers", "workorders", "wfm_my"]
     page.click("a[data-nav=workspace]")
     expect(page.locator("#job-number")).to_have_text("1001")
     expect(page.locator("#my-team")).to_have_text("武汉一班")
@@ -46,10 +58,33 @@ def test_agent_sees_only_agent_navigation(page: Page) -> None:
 
 def test_each_role_gets_its_own_navigation(page: Page) -> None:
     expected = {
-        "leader": ["home", "team", "customers", "users"],
-        "qa": ["home", "users"],
-        "viewer": ["home"],
-        "platform": ["home", "team", "customers", "users", "org", "audit", "tenants"],
+        "leader": [
+            "home",
+            "team",
+            "wallboard",
+            "customers",
+            "workorders",
+            "workorder_reports",
+            "wfm_plan",
+            "wfm_my",
+            "users",
+        ],
+        "qa": ["home", "workorders", "users"],
+        "viewer": ["home", "workorder_reports"],
+        "platform": [
+            "home",
+            "team",
+            "wallboard",
+            "customers",
+            "workorders",
+            "workorder_reports",
+            "wfm_plan",
+            "wfm_my",
+            "users",
+            "org",
+            "audit",
+            "tenants",
+        ],
     }
     for username, nav in expected.items():
         sign_in(page, username, f"kefu-{username}")

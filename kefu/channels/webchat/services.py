@@ -56,6 +56,7 @@ __all__ = [
     "ATTACHMENT_DIR",
     "agent_send",
     "attachment_path",
+    "chat_context",
     "conversation_by_token",
     "conversation_topic",
     "customer_callback",
@@ -139,6 +140,37 @@ def load_messages(
     if before_seq is not None:
         query = query.where(ChatMessage.seq < before_seq)
     return list(session.scalars(query.order_by(ChatMessage.seq).limit(2000)))
+
+
+def chat_context(session: Session, tenant_id: int, contact_id: str) -> dict[str, Any] | None:
+    """For the agent's screen-pop: the chat behind a routing contact and what the customer did
+    before reaching a human (the self-service topic chosen, the page they came from)."""
+    conversation = session.scalar(
+        select(ChatConversation).where(
+            ChatConversation.contact_id == contact_id, ChatConversation.tenant_id == tenant_id
+        )
+    )
+    if conversation is None:
+        return None
+    steps = [
+        {"kind": m.kind, "label": (m.data or {}).get("label", ""), "at": m.created_at.isoformat()}
+        for m in session.scalars(
+            select(ChatMessage)
+            .where(
+                ChatMessage.conversation_id == conversation.id,
+                ChatMessage.kind.in_(("self_service",)),
+            )
+            .order_by(ChatMessage.seq)
+        )
+    ]
+    return {
+        "conversation_id": conversation.id,
+        "visitor_name": conversation.visitor_name,
+        "topic": conversation.topic,
+        "page_url": conversation.page_url,
+        "self_service": steps,
+        "status": conversation.status,
+    }
 
 
 # --- writing ---------------------------------------------------------------------------------

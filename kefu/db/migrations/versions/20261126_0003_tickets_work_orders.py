@@ -428,7 +428,7 @@ def upgrade() -> None:
     with op.batch_alter_table("work_orders", schema=None) as batch_op:
         batch_op.create_index(
             "ix_work_orders_assignee_queue",
-            ["assignee_id", "is_open", "resolution_due"],
+            ["assignee_id", "is_open", "resolution_due", "id"],
             unique=False,
         )
         batch_op.create_index(
@@ -441,7 +441,9 @@ def upgrade() -> None:
             "ix_work_orders_customer_topic", ["customer_id", "topic", "created_at"], unique=False
         )
         batch_op.create_index(
-            "ix_work_orders_group_queue", ["group_id", "is_open", "resolution_due"], unique=False
+            "ix_work_orders_group_queue",
+            ["group_id", "is_open", "resolution_due", "id"],
+            unique=False,
         )
         batch_op.create_index("ix_work_orders_sla_next", ["is_open", "sla_next_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_work_orders_tenant_id"), ["tenant_id"], unique=False)
