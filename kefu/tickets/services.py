@@ -441,6 +441,27 @@ def _notify(scope: Scoped, user_id: int | None, order: WorkOrder, kind: str) -> 
     )
 
 
+def _pick_member(scope: Scoped, group_id: int, *, exclude: int | None = None) -> int | None:
+    """The active member of a group with the fewest open orders (one query)."""
+    open_orders = (
+        select(func.count())
+        .where(WorkOrder.assignee_id == GroupMember.user_id, WorkOrder.is_open.is_(True))
+        .correlate(GroupMember)
+        .scalar_subquery()
+    )
+    members = scope.session.execute(
+        select(GroupMember.user_id, GroupMember.capacity, open_orders).where(
+            GroupMember.tenant_id == scope.tenant_id,
+            GroupMember.group_id == group_id,
+            GroupMember.active.is_(True),
+        )
+    ).all()
+    return choose_member(
+        [MemberLoad(user_id, int(count or 0), capacity) for user_id, capacity, count in members],
+        exclude=exclude,
+    )
+
+
 def assign_within_group(
     scope: Scoped, order: WorkOrder, *, exclude: int | None = None
 ) -> int | None:
@@ -451,27 +472,7 @@ def assign_within_group(
     """
     if order.group_id is None or order.status not in (Status.NEW.value, Status.REOPENED.value):
         return None
-    members = scope.session.execute(
-        select(GroupMember.user_id, GroupMember.capacity).where(
-            GroupMember.tenant_id == scope.tenant_id,
-            GroupMember.group_id == order.group_id,
-            GroupMember.active.is_(True),
-        )
-    ).all()
-    if not members:
-        return None
-    ids = [m.user_id for m in members]
-    counts = dict(
-        scope.session.execute(
-            select(WorkOrder.assignee_id, func.count())
-            .where(WorkOrder.assignee_id.in_(ids), WorkOrder.is_open.is_(True))
-            .group_by(WorkOrder.assignee_id)
-        ).all()
-    )
-    chosen = choose_member(
-        [MemberLoad(m.user_id, int(counts.get(m.user_id, 0)), m.capacity) for m in members],
-        exclude=exclude,
-    )
+    chosen = _pick_member(scope, order.group_id, exclude=exclude)
     if chosen is None:
         return None
     _apply(
@@ -577,36 +578,54 @@ def create_order(
 
     group = _group(scope, group_id or template.default_group_id)
     policy = resolve_policy(scope, template, template.category, priority)
-    order = scope.add(
-        WorkOrder(
-            template_id=template.id,
-            category=template.category,
-            business_type=template.business_type,
-            topic=template.code,
-            title=title,
-            description=description,
-            priority=priority,
-            status=Status.NEW.value,
-            is_open=True,
-            group_id=group.id,
-            last_group_id=group.id,
-            creator_id=scope.principal.user_id or None,
-            customer_id=customer_id,
-            contact_id=contact_id,
-            customer_name=customer_name,
-            customer_phone=customer_phone,
-            callback_after=callback_after,
-            callback_before=callback_before,
-            fields=values,
-            sla_policy=policy.to_dict(),
-            due_override=due,
-            created_at=now,
-            updated_at=now,
-            cycle_started_at=now,
-            pauses=[],
-            sla_marks={},
-        )
+    order = WorkOrder(
+        tenant_id=scope.tenant_id,
+        template_id=template.id,
+        category=template.category,
+        business_type=template.business_type,
+        topic=template.code,
+        title=title,
+        description=description,
+        priority=priority,
+        status=Status.NEW.value,
+        is_open=True,
+        group_id=group.id,
+        last_group_id=group.id,
+        creator_id=scope.principal.user_id or None,
+        customer_id=customer_id,
+        contact_id=contact_id,
+        customer_name=customer_name,
+        customer_phone=customer_phone,
+        callback_after=callback_after,
+        callback_before=callback_before,
+        fields=values,
+        sla_policy=policy.to_dict(),
+        due_override=due,
+        created_at=now,
+        updated_at=now,
+        cycle_started_at=now,
+        pauses=[],
+        sla_marks={},
+        escalation_level=0,
+        regulator_risk=False,
+        extensions=0,
+        repeat_count=0,
+        reopen_count=0,
+        followup_status="",
     )
+    # The first assignment is decided before the row is written, so a new order costs one INSERT;
+    # its events are recorded in the same transaction right after (they need the order's id).
+    assignee = _pick_member(scope, group.id) if auto_assign else None
+    assign = (
+        transition(Status.NEW, Action.ASSIGN, actor_id=None, reason="auto", at=now)
+        if assignee is not None
+        else None
+    )
+    if assign is not None:
+        _set_status(order, assign.target, now)
+        order.assignee_id = assignee
+    _refresh_sla(scope, order)
+    scope.add(order)
     for row in files:
         row.order_id = order.id
     _emit(
@@ -625,10 +644,10 @@ def create_order(
         template=template.code,
         policy=policy.code,
     )
+    if assign is not None:
+        _emit(scope, order, "assign", transition=assign.as_dict(), assignee_id=assignee)
+        _notify(scope, assignee, order, "assigned")
     _bump(scope, order, created=1)
-    if auto_assign:
-        assign_within_group(scope, order)
-    _refresh_sla(scope, order)
     return Created(order)
 
 
