@@ -108,6 +108,7 @@ class RoutingAdmin(RoutingViews):
                 agent.members.remove(mem)
             rc.eligible.clear()
             rc.agent_heaps.clear()
+            rc.pending.clear()
             rc.contact_heaps.clear()
             rc.waiting = 0
             rc.plan = plan_stages(config, rc.extra)

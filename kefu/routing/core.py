@@ -42,12 +42,14 @@ from kefu.routing.model import (
 from kefu.routing.policies import (
     Requirement,
     eligibility,
+    extra_stage,
     plan_stages,
     rank,
     sla_boost,
     strategy_key,
 )
 from kefu.routing.state import (
+    PENDING_MIN,
     AgentEntry,
     AgentRT,
     ContactEntry,
@@ -107,6 +109,8 @@ class RoutingCore:
         self._timers: list[Timer] = []
         self._seq = 0
         self._site_epoch = 0  # bumped when a queue's home sites go down or come back
+        self._at_us = -1
+        self._at_dt = from_us(0)
         self._out: list[RoutingEvent] = []
 
     # -- time and timers ---------------------------------------------------------------------
@@ -179,7 +183,10 @@ class RoutingCore:
             self._new_day()
 
     def _at(self) -> Any:
-        return from_us(self._now)
+        if self._at_us != self._now:
+            self._at_us = self._now
+            self._at_dt = from_us(self._now)
+        return self._at_dt
 
     def _emit(self, event: RoutingEvent) -> None:
         self._out.append(event)
@@ -207,34 +214,48 @@ class RoutingCore:
             self._publish_agent(agent, free)
 
     def _publish_agent(self, agent: AgentRT, free: tuple[Media, ...]) -> None:
-        """Index an available agent in every class it may serve (hot path: kept flat)."""
+        """Make an available agent findable by every class it may serve.
+
+        Publishing only appends (version, agent, membership) to each class's pending list; a
+        class pushes its pending agents into its heaps when a contact of it next looks for an
+        agent. Most availability is used up before most classes look, so most pushes (and
+        strategy keys) are never computed. Stale pending entries are dropped on the way."""
         if agent.published == agent.version:
             return
-        agent.published = agent.version
-        epoch = self._site_epoch
-        entries: dict[Any, AgentEntry] = {}
+        version = agent.published = agent.version
         for mem in agent.members:
+            pending = mem.rc.pending
+            pending.append((version, agent, mem))
+            if len(pending) > mem.rc.pending_limit:
+                self._drain(mem.rc)
+
+    def _publish_membership(self, agent: AgentRT, mem: Membership) -> None:
+        mem.rc.pending.append((agent.version, agent, mem))
+
+    def _drain(self, rc: RoutingClass) -> None:
+        pending = rc.pending
+        rc.pending = []
+        epoch = self._site_epoch
+        queue = rc.queue
+        for version, agent, mem in pending:
+            if version != agent.version:
+                continue
             if mem.epoch != epoch:
                 self._target_heaps(mem)
+            free = agent.free_media()
             entry: AgentEntry | None = None
             for medium, heap in mem.targets:
                 if medium not in free:
                     continue
                 if entry is None:
-                    entry = self._agent_entry(agent, mem.rc.queue, entries)
+                    if agent.entries_version != version:
+                        agent.entries_version = version
+                        agent.entries = {}
+                    entry = self._agent_entry(agent, queue, agent.entries)
                 heappush(heap, entry)
                 if len(heap) > heap.limit:
                     compact_agents(heap)
-
-    def _publish_membership(self, agent: AgentRT, mem: Membership) -> None:
-        if mem.epoch != self._site_epoch:
-            self._target_heaps(mem)
-        free = agent.free_media()
-        for medium, heap in mem.targets:
-            if medium in free:
-                heappush(heap, self._agent_entry(agent, mem.rc.queue, {}))
-                if len(heap) > heap.limit:
-                    compact_agents(heap)
+        rc.pending_limit = PENDING_MIN
 
     def _target_heaps(self, mem: Membership) -> None:
         """Cache the heaps a membership publishes into (they change only with site status)."""
@@ -253,7 +274,9 @@ class RoutingCore:
         mem.targets = tuple(targets)
 
     @staticmethod
-    def _agent_entry(agent: AgentRT, queue: QueueRT, entries: dict[Any, AgentEntry]) -> AgentEntry:
+    def _agent_entry(
+        agent: AgentRT, queue: QueueRT, entries: dict[Any, tuple[Any, ...]]
+    ) -> AgentEntry:
         config = queue.config
         # Agent-wide strategies share one key; the others depend on the queue.
         cache = config.strategy if config.strategy in _GLOBAL_KEYS else config.queue_id
@@ -354,7 +377,10 @@ class RoutingCore:
                 self._offer(contact, agent)
                 return True
             return False
-        heaps = contact.rc.agent_heaps
+        rc = contact.rc
+        if rc.pending:
+            self._drain(rc)
+        heaps = rc.agent_heaps
         media = contact.media
         declined = contact.declined
         best: AgentEntry | None = None
@@ -609,25 +635,25 @@ class RoutingCore:
         queue.classes[extra] = rc
         self._index_class(rc)
         if base is not None and extra:
-            # Every alternative of (queue + extra skills) is stricter than the same alternative
-            # of the queue alone: only agents of the queue's base class can qualify.
-            names = [skill for skill, _ in extra]
-            candidates = []
-            for agent_id in base.eligible:
+            # (queue + extra skills) only narrows the queue's base class: derive from it.
+            plan = rc.plan
+            eligible = rc.eligible
+            for agent_id, base_mem in base.eligible.items():
                 agent = self._agents[agent_id]
-                held = agent.profile.skills
-                for name in names:
-                    if name not in held:
-                        break
-                else:
-                    candidates.append(agent)
-            candidates.sort(key=_ordinal)
+                k_extra = extra_stage(plan, extra, agent.profile.skills)
+                if k_extra is None:
+                    continue
+                mem = Membership(rc, max(k_extra, base_mem.k_skill), base_mem.k_site)
+                mem.media = base_mem.media
+                eligible[agent_id] = mem
+                agent.members.append(mem)
+                if agent.published == agent.version:
+                    self._publish_membership(agent, mem)
         else:
-            candidates = self._candidates(rc)
-        for agent in candidates:
-            mem = self._add_membership(agent, rc)
-            if mem is not None and agent.published == agent.version:
-                self._publish_membership(agent, mem)
+            for agent in self._candidates(rc):
+                added = self._add_membership(agent, rc)
+                if added is not None and agent.published == agent.version:
+                    self._publish_membership(agent, added)
         return rc
 
     def _index_class(self, rc: RoutingClass) -> None:

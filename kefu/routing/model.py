@@ -46,7 +46,9 @@ _US = timedelta(microseconds=1)
 
 def to_us(moment: datetime) -> int:
     """Microseconds since EPOCH for an aware datetime."""
-    return (ensure_utc(moment) - EPOCH) // _US
+    if moment.tzinfo is not UTC:
+        moment = ensure_utc(moment)
+    return (moment - EPOCH) // _US
 
 
 def from_us(us: int) -> datetime:

@@ -23,6 +23,7 @@ __all__ = [
     "effective_priority",
     "eligibility",
     "expected_wait_s",
+    "extra_stage",
     "meets",
     "plan_stages",
     "queue_skill_level",
@@ -51,6 +52,7 @@ class StagePlan:
 
     stages: tuple[Stage, ...]
     step_stage: tuple[int, ...]
+    relax: tuple[int, ...] = ()  # levels relaxed in total by each stage
 
 
 def _merge(base: Mapping[str, int], extra: Mapping[str, int]) -> dict[str, int]:
@@ -72,6 +74,7 @@ def plan_stages(queue: QueueConfig, extra: Requirement) -> StagePlan:
     relaxed = 0
     sites: frozenset[str] | None = frozenset(queue.sites) if queue.sites else None
     stages = [Stage(tuple(_req(a) for a in alternatives), sites)]
+    relax = [0]
     step_stage: list[int] = []
     moved = False
     for step in queue.overflow:
@@ -97,8 +100,24 @@ def plan_stages(queue: QueueConfig, extra: Requirement) -> StagePlan:
             if req not in unique:
                 unique.append(req)
         stages.append(Stage(tuple(unique), sites))
+        relax.append(relaxed)
         step_stage.append(len(stages) - 1)
-    return StagePlan(tuple(stages), tuple(step_stage))
+    return StagePlan(tuple(stages), tuple(step_stage), tuple(relax))
+
+
+def extra_stage(plan: StagePlan, extra: Requirement, skills: Mapping[str, int]) -> int | None:
+    """First stage at which ``skills`` meet a contact's own skills (relaxed like the queue's).
+
+    Every alternative of a (queue + extra) plan is the queue's alternative plus the extra skills
+    relaxed by the same amount, so an agent's first stage there is the larger of its first stage
+    for the queue alone and this one."""
+    for index, relaxed in enumerate(plan.relax):
+        for skill, level in extra:
+            if skills.get(skill, 0) < max(1, level - relaxed):
+                break
+        else:
+            return index
+    return None
 
 
 def meets(skills: Mapping[str, int], requirement: Requirement) -> bool:

@@ -36,6 +36,7 @@ AgentEntry = tuple[Any, ...]  # (*strategy key, ordinal, version, agent)
 ContactEntry = tuple[float, int, int, int, "ContactRT"]  # -rank, enqueued_us, seq, version, contact
 
 COMPACT_MIN = 64
+PENDING_MIN = 64  # a class pushes its pending agents at the latest every 64 publications
 
 
 class Heap(list[Any]):
@@ -104,8 +105,9 @@ class Membership:
 
 class AgentRT:
     __slots__ = (
-        "costs", "exclusive", "free", "free_version", "last_activity_us", "limit", "load",
-        "members", "n_active", "n_wrap", "occupied_us", "ordinal", "presence", "profile",
+        "costs", "entries", "entries_version", "exclusive", "free", "free_version",
+        "last_activity_us", "limit", "load", "members", "n_active", "n_wrap", "occupied_us",
+        "ordinal", "presence", "profile",
         "published", "reason", "ringing", "slots", "state", "sticky", "version",
     )
 
@@ -127,6 +129,8 @@ class AgentRT:
         self.published = -1
         self.free: tuple[Media, ...] = ()
         self.free_version = -1
+        self.entries: dict[Any, tuple[Any, ...]] = {}  # heap entries by strategy or queue
+        self.entries_version = -1
         self.members: list[Membership] = []
         self.sticky: list[ContactEntry] = []
         self.limit, self.costs = capacity_units(profile.capacity)
@@ -181,8 +185,8 @@ class RoutingClass:
     """
 
     __slots__ = (
-        "agent_heaps", "contact_heaps", "eligible", "extra", "index", "keys", "plan", "queue",
-        "waiting",
+        "agent_heaps", "contact_heaps", "eligible", "extra", "index", "keys", "pending",
+        "pending_limit", "plan", "queue", "waiting",
     )
 
     def __init__(self, index: int, queue: QueueRT, extra: Requirement, plan: StagePlan) -> None:
@@ -195,6 +199,9 @@ class RoutingClass:
         self.contact_heaps: dict[tuple[int, Media], Heap] = {}
         self.waiting = 0  # contacts published in contact_heaps (not sticky)
         self.keys: tuple[str, ...] | None = None  # skills it is indexed under; None: any agent
+        # agents published but not yet pushed into agent_heaps: (version, agent, membership)
+        self.pending: list[tuple[int, AgentRT, Membership]] = []
+        self.pending_limit = PENDING_MIN
 
 
 class QueueRT:
