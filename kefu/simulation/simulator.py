@@ -1,0 +1,482 @@
+"""The digital twin's event loop: the real routing engine, driven in virtual time.
+
+"One engine, three clocks": a :class:`~kefu.core.clock.SimClock` is the engine's clock. The
+engine's own timers (ring timeouts, wrap-up, overflow steps, max wait, SLA escalation) are
+scheduled on it from ``engine.next_deadline()`` and fired with ``engine.tick()``; the outside
+world is simulated by scheduling the same commands the server receives: customers arrive, abandon
+after their patience unless answered (or ask for a callback), agents log in and out, take breaks,
+answer offers after a ring delay, talk for a sampled handle time, complete and finish wrap-up.
+Nothing here decides routing: every offer comes from the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from heapq import heappop, heappush
+from typing import Any
+
+import numpy as np
+
+from kefu.core.clock import SimClock
+from kefu.routing import Contact, Media, RoutingEngine, RoutingError, RoutingEvent
+from kefu.simulation.model import AgentGroup, Scenario
+
+__all__ = ["Replication", "TwinClock", "run_replication"]
+
+_WAITING, _ANSWERED, _ABANDONED, _EXPIRED, _CALLBACK = 0, 1, 2, 3, 4
+_OCCUPIED = frozenset({"reserved", "busy", "wrap_up"})
+_STAFFED = frozenset({"ready", "reserved", "busy", "wrap_up"})
+_SECOND = timedelta(seconds=1)
+
+IntArray = np.ndarray[tuple[int, int], np.dtype[np.int64]]
+FloatMatrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
+FloatVector = np.ndarray[tuple[int], np.dtype[np.float64]]
+
+
+@dataclass
+class Replication:
+    """Counts of one run per queue (rows, in scenario order) and interval (columns, by the
+    interval in which the contact *arrived*); agent time per interval for the whole center.
+
+    ``abandoned`` are customers who hung up in the queue or while it rang; ``expired`` hit the
+    queue's max wait (or a full queue); ``waited`` = contacts that did not reach an agent at
+    once (answered after a wait > 0, abandoned or expired); ``callbacks`` asked for a callback in
+    place (and stay in the queue)."""
+
+    offered: IntArray
+    answered: IntArray
+    answered_in_sl: IntArray
+    abandoned: IntArray
+    expired: IntArray
+    callbacks: IntArray
+    waited: IntArray
+    wait_answered_s: FloatMatrix
+    handle_s: FloatMatrix
+    staffed_s: FloatVector
+    occupied_s: FloatVector
+    engine_calls: int
+    rejected_calls: int
+
+
+class TwinClock(SimClock):
+    """A :class:`SimClock` with a leaner event list for long runs: plain tuples in the heap
+    (compared in C) instead of ordered dataclasses. Same semantics: ties run in scheduling
+    order, ``now()`` is the instant of the action being run."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self._heap: list[tuple[datetime, int, list[Any]]] = []
+        self._n = 0
+
+    def schedule_at(self, at: datetime, action: Callable[[], object]) -> Any:
+        if at < self._now:
+            at = self._now
+        self._n += 1
+        entry: list[Any] = [action]
+        heappush(self._heap, (at, self._n, entry))
+        return entry
+
+    @staticmethod
+    def cancel(item: Any) -> None:
+        item[0] = None
+
+    def pending(self) -> int:
+        return sum(1 for _, _, entry in self._heap if entry[0] is not None)
+
+    def run_until(self, end: datetime | None = None) -> int:
+        heap = self._heap
+        ran = 0
+        while heap:
+            if end is not None and heap[0][0] > end:
+                break
+            at, _, entry = heappop(heap)
+            action = entry[0]
+            if action is None:
+                continue
+            self._now = at
+            action()
+            ran += 1
+        if end is not None and end > self._now:
+            self._now = end
+        return ran
+
+
+class _Run:
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.s = scenario
+        self.rng = rng
+        self.clock = TwinClock(scenario.start)
+        self.engine = RoutingEngine(self.clock)
+        self.start = scenario.start
+        q, k = len(scenario.queues), scenario.intervals
+        self.n_int = k
+        self.interval_s = float(scenario.interval_s)
+        shape = (q, k)
+        self.offered = np.zeros(shape, np.int64)
+        self.answered = np.zeros(shape, np.int64)
+        self.in_sl = np.zeros(shape, np.int64)
+        self.abandoned = np.zeros(shape, np.int64)
+        self.expired = np.zeros(shape, np.int64)
+        self.callbacks = np.zeros(shape, np.int64)
+        self.waited = np.zeros(shape, np.int64)
+        self.wait_sum = np.zeros(shape)
+        self.handle_sum = np.zeros(shape)
+        self.staffed = np.zeros(k)
+        self.occupied = np.zeros(k)
+        self.calls = 0
+        self.rejected = 0
+        self.tick_item: Any = None
+        self.tick_at: Any = None
+        self.qindex = {d.config.queue_id: i for i, d in enumerate(scenario.queues)}
+        self.thresholds = [d.config.service_level.threshold_s for d in scenario.queues]
+        self.handlers: dict[str, Callable[[Any], None]] = {
+            "contact_offered": self._on_offered,
+            "contact_answered": self._on_answered,
+            "contact_completed": self._on_completed,
+            "contact_expired": self._on_expired,
+            "agent_state_changed": self._on_agent_state,
+        }
+        # agents: index by id; state since (s), current derived state, leaving flag
+        self.agent_ix: dict[str, int] = {}
+        self.profiles: list[Any] = []
+        self.agent_state: list[str] = []
+        self.agent_since: list[float] = []
+        self.leaving: list[bool] = []
+        self.online: list[bool] = []
+        self.ring_fixed = (scenario.ring_delay.kind == "fixed", scenario.ring_delay.mean)
+
+    # -- time ---------------------------------------------------------------------------------
+    def t(self) -> float:
+        return (self.clock.now() - self.start) / _SECOND
+
+    def at(self, t_s: float, action: Callable[[], object]) -> Any:
+        return self.clock.schedule_at(self.start + timedelta(seconds=t_s), action)
+
+    def interval(self, t_s: float) -> int:
+        return min(max(int(t_s // self.interval_s), 0), self.n_int - 1)
+
+    # -- engine -------------------------------------------------------------------------------
+    def call(self, fn: Callable[..., list[RoutingEvent]], *args: Any) -> bool:
+        self.calls += 1
+        try:
+            events = fn(*args)
+        except RoutingError:
+            self.rejected += 1
+            return False
+        handlers = self.handlers
+        for event in events:
+            handler = handlers.get(event.type)
+            if handler is not None:
+                handler(event)
+        self.arm()
+        return True
+
+    def arm(self) -> None:
+        deadline = self.engine.next_deadline()
+        if deadline is None:
+            return
+        if self.tick_item is not None:
+            if deadline >= self.tick_at:
+                return
+            self.clock.cancel(self.tick_item)
+        self.tick_at = deadline
+        self.tick_item = self.clock.schedule_at(deadline, self._tick)
+
+    def _tick(self) -> None:
+        self.tick_item = None
+        self.call(self.engine.tick)
+
+    # -- customers ----------------------------------------------------------------------------
+    def setup_contacts(self) -> None:
+        s, rng = self.s, self.rng
+        if s.replay is not None:
+            times = np.array([r.at_s for r in s.replay], dtype=np.float64)
+            queues = np.array([self.qindex[r.queue_id] for r in s.replay], dtype=np.int64)
+            handle = np.array([r.handle_s for r in s.replay], dtype=np.float64)
+            patience = np.empty(len(times))
+            prio = np.array([r.priority for r in s.replay], dtype=np.float64)
+            for qi, demand in enumerate(s.queues):
+                mask = queues == qi
+                drawn = demand.patience.sample(rng, int(mask.sum()))
+                recorded = np.array(
+                    [
+                        np.nan if r.patience_s is None else r.patience_s
+                        for r, m in zip(s.replay, mask, strict=True)
+                        if m
+                    ]
+                )
+                patience[mask] = (
+                    np.where(np.isnan(recorded), drawn, recorded) if len(recorded) else drawn
+                )
+        else:
+            parts_t, parts_q = [], []
+            for qi, demand in enumerate(s.queues):
+                counts = rng.poisson(np.asarray(demand.volumes, dtype=np.float64))
+                starts = np.repeat(np.arange(s.intervals) * self.interval_s, counts)
+                parts_t.append(starts + rng.uniform(0.0, self.interval_s, len(starts)))
+                parts_q.append(np.full(len(starts), qi, dtype=np.int64))
+            times = np.concatenate(parts_t)
+            queues = np.concatenate(parts_q)
+            handle = np.empty(len(times))
+            patience = np.empty(len(times))
+            prio = np.zeros(len(times))
+            for qi, demand in enumerate(s.queues):
+                mask = queues == qi
+                n = int(mask.sum())
+                handle[mask] = demand.handle.sample(rng, n)
+                patience[mask] = demand.patience.sample(rng, n)
+                if demand.vip_share:
+                    prio[mask] = np.where(rng.random(n) < demand.vip_share, 20.0, 0.0)
+        order = np.argsort(times, kind="stable")
+        self.c_time: list[float] = times[order].tolist()
+        self.c_queue: list[int] = queues[order].tolist()
+        self.c_handle: list[float] = handle[order].tolist()
+        self.c_patience: list[float] = patience[order].tolist()
+        self.c_prio: list[float] = prio[order].tolist()
+        self.c_status = [_WAITING] * len(times)
+        self.c_abandon: list[Any] = [None] * len(times)
+        cb = [(d.callback_share if Media.CALLBACK in d.config.media else 0.0) for d in s.queues]
+        self.callback_draw: list[float] = rng.random(len(times)).tolist() if any(cb) else []
+        self.callback_share = cb
+        self.wraps = [d.wrap for d in s.queues]
+        self.tenants = [d.config.tenant_id for d in s.queues]
+        self.qids = [d.config.queue_id for d in s.queues]
+        self.media = [d.medium for d in s.queues]
+        if self.c_time:
+            self.at(self.c_time[0], partial(self._arrive, 0))
+
+    def _arrive(self, i: int) -> None:
+        qi = self.c_queue[i]
+        k = self.interval(self.c_time[i])
+        self.offered[qi, k] += 1
+        patience = self.c_patience[i]
+        if patience < math.inf:
+            self.c_abandon[i] = self.at(self.c_time[i] + patience, partial(self._patience_out, i))
+        if i + 1 < len(self.c_time):
+            self.at(self.c_time[i + 1], partial(self._arrive, i + 1))
+        contact = Contact(
+            contact_id=str(i),
+            tenant_id=self.tenants[qi],
+            queue_id=self.qids[qi],
+            media=self.media[qi],
+            priority=self.c_prio[i],
+        )
+        self.call(self.engine.arrive, contact)
+
+    def _patience_out(self, i: int) -> None:
+        self.c_abandon[i] = None
+        if self.c_status[i] != _WAITING:
+            return
+        qi = self.c_queue[i]
+        if (
+            self.callback_draw
+            and self.callback_draw[i] < self.callback_share[qi]
+            and self.call(self.engine.request_callback, str(i))
+        ):
+            self.callbacks[qi, self.interval(self.c_time[i])] += 1
+            self.c_status[i] = _CALLBACK  # keeps its place; no more patience
+            return
+        if self.call(self.engine.abandon, str(i)):
+            self.c_status[i] = _ABANDONED
+            k = self.interval(self.c_time[i])
+            self.abandoned[qi, k] += 1
+            self.waited[qi, k] += 1
+
+    def _on_expired(self, event: Any) -> None:
+        i = int(event.contact_id)
+        if self.c_status[i] in (_WAITING, _CALLBACK):
+            self.c_status[i] = _EXPIRED
+            qi, k = self.c_queue[i], self.interval(self.c_time[i])
+            self.expired[qi, k] += 1
+            self.waited[qi, k] += 1
+            if self.c_abandon[i] is not None:
+                self.clock.cancel(self.c_abandon[i])
+                self.c_abandon[i] = None
+
+    # -- agents behaviour ---------------------------------------------------------------------
+    def _on_offered(self, event: Any) -> None:
+        fixed, value = self.ring_fixed
+        delay = value if fixed else float(self.s.ring_delay.sample(self.rng, 1)[0])
+        accept = partial(self.call, self.engine.accept, event.agent_id, event.contact_id)
+        if delay <= 0:
+            accept()  # answers at once: same instant
+        else:
+            self.at(self.t() + delay, accept)
+
+    def _on_answered(self, event: Any) -> None:
+        i = int(event.contact_id)
+        now = self.t()
+        self.c_status[i] = _ANSWERED
+        if self.c_abandon[i] is not None:
+            self.clock.cancel(self.c_abandon[i])
+            self.c_abandon[i] = None
+        qi, k = self.c_queue[i], self.interval(self.c_time[i])
+        wait = max(0.0, now - self.c_time[i])
+        self.answered[qi, k] += 1
+        self.wait_sum[qi, k] += wait
+        if wait > 1e-5:  # clock instants are whole microseconds
+            self.waited[qi, k] += 1
+        if wait <= self.thresholds[qi] + 1e-9:
+            self.in_sl[qi, k] += 1
+        handle = self.c_handle[i]
+        self.handle_sum[qi, k] += handle
+        self.at(
+            now + handle, partial(self.call, self.engine.complete, event.agent_id, event.contact_id)
+        )
+
+    def _on_completed(self, event: Any) -> None:
+        wrap = self.wraps[self.qindex[event.queue_id]]
+        if wrap is not None:
+            delay = float(wrap.sample(self.rng, 1)[0])
+            self.at(
+                self.t() + delay,
+                partial(self.call, self.engine.finish_wrap_up, event.agent_id, event.contact_id),
+            )
+
+    def _on_agent_state(self, event: Any) -> None:
+        ix = self.agent_ix[event.agent_id]
+        now = self.t()
+        self._accrue(ix, now)
+        self.agent_state[ix] = event.state
+        if event.reason == "missed" and not self.leaving[ix]:
+            self.at(now + self.s.missed_ready_s, partial(self._ready, ix, None))
+        if event.state == "not_ready" and self.leaving[ix]:
+            self.leaving[ix] = False
+            self.online[ix] = False
+            self.call(self.engine.logout, event.agent_id)
+
+    def _accrue(self, ix: int, now: float) -> None:
+        state = self.agent_state[ix]
+        since = self.agent_since[ix]
+        self.agent_since[ix] = now
+        if state not in _STAFFED or now <= since:
+            return
+        occupied = state in _OCCUPIED
+        step = self.interval_s
+        k = int(since // step)
+        while since < now and k < self.n_int:
+            end = min(now, (k + 1) * step)
+            if k >= 0:
+                self.staffed[k] += end - since
+                if occupied:
+                    self.occupied[k] += end - since
+            since = end
+            k += 1
+
+    # -- agent schedules ----------------------------------------------------------------------
+    def setup_agents(self) -> None:
+        self.engine.add_skills(
+            sorted(
+                {n for g in self.s.agents for n in g.skills}
+                | {n for d in self.s.queues for n in d.config.skills}
+            )
+        )
+        for demand in self.s.queues:
+            self.engine.add_queue(demand.config)
+        for group in self.s.agents:
+            members = []
+            for j in range(group.count):
+                profile = group.profile(j)
+                self.agent_ix[profile.agent_id] = len(self.profiles)
+                members.append(len(self.profiles))
+                self.profiles.append(profile)
+                self.agent_state.append("offline")
+                self.agent_since.append(0.0)
+                self.leaving.append(False)
+                self.online.append(False)
+            if group.staffing:
+                self._follow_curve(group, members)
+            for shift in group.shifts:
+                for ix in members:
+                    self.at(shift.start_s, partial(self._login, ix))
+                    for b_start, b_len in shift.breaks:
+                        self.at(b_start, partial(self._break, ix))
+                        self.at(b_start + b_len, partial(self._ready, ix, "break"))
+                    self.at(shift.end_s, partial(self._leave, ix))
+
+    def _follow_curve(self, group: AgentGroup, members: list[int]) -> None:
+        def adjust(k: int) -> None:
+            target = group.staffing[k]
+            on = [ix for ix in members if self.online[ix] and not self.leaving[ix]]
+            if len(on) > target:
+                for ix in on[target:]:
+                    self._leave(ix)
+                return
+            need = target - len(on)
+            for ix in members:  # first take back agents on their way out, then log in others
+                if need and self.leaving[ix]:
+                    self.leaving[ix] = False
+                    self._ready(ix, None)
+                    need -= 1
+            for ix in members:
+                if need and not self.online[ix]:
+                    self._login(ix)
+                    need -= 1
+
+        for k in range(self.s.intervals):
+            self.at(k * self.interval_s, partial(adjust, k))
+
+    def _login(self, ix: int) -> None:
+        if self.online[ix]:
+            self.leaving[ix] = False
+            return
+        self.online[ix] = True
+        profile = self.profiles[ix]
+        if self.call(self.engine.login, profile):
+            self.call(self.engine.set_state, profile.agent_id, "ready")
+
+    def _ready(self, ix: int, from_reason: str | None) -> None:
+        if not self.online[ix] or self.leaving[ix]:
+            return
+        self.call(self.engine.set_state, self.profiles[ix].agent_id, "ready")
+
+    def _break(self, ix: int) -> None:
+        if self.online[ix] and not self.leaving[ix]:
+            self.call(self.engine.set_state, self.profiles[ix].agent_id, "not_ready", "break")
+
+    def _leave(self, ix: int) -> None:
+        if not self.online[ix] or self.leaving[ix]:
+            return
+        agent_id = self.profiles[ix].agent_id
+        if self.agent_state[ix] in ("ready", "not_ready"):
+            self.online[ix] = False
+            if self.agent_state[ix] == "ready":
+                self.call(self.engine.set_state, agent_id, "not_ready", "shift_end")
+            self.call(self.engine.logout, agent_id)
+            return
+        self.leaving[ix] = True  # busy: no new offers, log out when the work is done
+        self.call(self.engine.set_state, agent_id, "not_ready", "shift_end")
+
+    # -- run ----------------------------------------------------------------------------------
+    def run(self) -> Replication:
+        self.setup_agents()
+        self.setup_contacts()
+        end = self.start + timedelta(seconds=self.s.horizon_s + self.s.drain_s)
+        self.clock.run_until(end)
+        horizon = min(self.t(), self.s.horizon_s)
+        for ix in range(len(self.profiles)):
+            self._accrue(ix, horizon)
+        return Replication(
+            offered=self.offered,
+            answered=self.answered,
+            answered_in_sl=self.in_sl,
+            abandoned=self.abandoned,
+            expired=self.expired,
+            callbacks=self.callbacks,
+            waited=self.waited,
+            wait_answered_s=self.wait_sum,
+            handle_s=self.handle_sum,
+            staffed_s=self.staffed,
+            occupied_s=self.occupied,
+            engine_calls=self.calls,
+            rejected_calls=self.rejected,
+        )
+
+
+def run_replication(scenario: Scenario, seed: int | np.random.SeedSequence) -> Replication:
+    """Simulate the scenario once with its own random stream (same seed, same result)."""
+    return _Run(scenario, np.random.default_rng(seed)).run()
