@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,6 +20,7 @@ from kefu.wfm.schemas import (
     DecisionIn,
     ForecastIn,
     ForecastOut,
+    FromEventsIn,
     RequestIn,
     RequestOut,
     ScheduleIn,
@@ -109,6 +110,20 @@ async def import_history(
     except UnicodeDecodeError as exc:
         raise ValidationFailed("wfm_bad_csv_encoding") from exc
     result = services.import_history(ctx.scope, text, interval_min, _queue_codes(ctx.scope))
+    ctx.commit()
+    return result
+
+
+@router.post("/history/from-events", summary="Record history from the contacts kefu routed")
+def history_from_events(
+    body: FromEventsIn, ctx: Ctx = Depends(require("wfm.plan"))
+) -> dict[str, Any]:
+    now = ctx.container.clock.now()
+    step = body.interval_min * 60
+    end = datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
+    result = services.record_history_from_events(
+        ctx.scope, end - timedelta(days=body.days), end, body.interval_min
+    )
     ctx.commit()
     return result
 
@@ -247,6 +262,18 @@ def decide(
     request = services.decide_request(ctx.scope, request_id, body.approve, body.note, profiles)
     ctx.commit()
     return request
+
+
+# --- intraday --------------------------------------------------------------------------------
+
+
+@router.get("/intraday", summary="Today's re-forecast, required and rostered staff per interval")
+def intraday(
+    queue: str = Query(min_length=1, max_length=40),
+    day: date | None = None,
+    ctx: Ctx = Depends(require("wfm.read")),
+) -> dict[str, Any]:
+    return services.intraday_view(ctx.scope, queue, day)
 
 
 # --- adherence -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ __all__ = [
     "DecisionIn",
     "ForecastIn",
     "ForecastOut",
+    "FromEventsIn",
     "RequestIn",
     "RequestOut",
     "ScheduleIn",
@@ -26,6 +27,11 @@ class ForecastIn(Input):
     start: AwareDatetime | None = None
     queues: list[str] | None = Field(default=None, max_length=50)
     name: str = Field(default="", max_length=120)
+
+
+class FromEventsIn(Input):
+    days: int = Field(default=56, ge=1, le=366)
+    interval_min: Literal[15, 30, 60] = 30
 
 
 class ForecastOut(Output):

@@ -21,7 +21,7 @@ from kefu.core.errors import ConflictError, DomainError, FieldError, NotFoundErr
 from kefu.db.eventlog import EventRecord
 from kefu.tenancy import Scoped, tenant_calendar
 from kefu.wfm.adherence import Activity, AdherenceRow, adherence, exceptions, spans_from_changes
-from kefu.wfm.forecast import calendar_special_days
+from kefu.wfm.forecast import calendar_special_days, reforecast_intraday
 from kefu.wfm.history import (
     HistoryCsvError,
     IntervalHistory,
@@ -50,7 +50,9 @@ __all__ = [
     "forecast_view",
     "history_summary",
     "import_history",
+    "intraday_view",
     "my_shifts",
+    "record_history_from_events",
     "roster_grid",
     "store_history",
 ]
@@ -844,4 +846,196 @@ def adherence_report(scope: Scoped, day: date, teams: Mapping[str, str]) -> dict
             }
             for e in found
         ],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# History from the contacts kefu routed
+
+
+def _event_counts(
+    scope: Scoped, start: datetime, end: datetime, interval_min: int
+) -> tuple[dict[tuple[str, datetime], float], dict[tuple[str, datetime], list[float]]]:
+    """Contacts queued per (queue, interval start UTC) and the handle times of those completed."""
+    zone = _zone(scope)
+    rows = scope.session.scalars(
+        select(EventRecord)
+        .where(
+            EventRecord.tenant_id == scope.tenant_id,
+            EventRecord.type.in_(["contact_queued", "contact_completed"]),
+            EventRecord.occurred_at >= start,
+            EventRecord.occurred_at < end + timedelta(days=1),
+        )
+        .order_by(EventRecord.id)
+    )
+
+    def slot(moment: datetime) -> datetime:
+        local = moment.astimezone(zone)
+        floored = local.replace(second=0, microsecond=0) - timedelta(
+            minutes=(local.hour * 60 + local.minute) % interval_min
+        )
+        return floored.astimezone(UTC)
+
+    offered: dict[tuple[str, datetime], float] = {}
+    handled: dict[tuple[str, datetime], list[float]] = {}
+    queued_at: dict[str, tuple[str, datetime]] = {}
+    for row in rows:
+        data = row.data or {}
+        queue = data.get("queue_id")
+        contact = str(data.get("contact_id", ""))
+        if not isinstance(queue, str) or not queue:
+            continue
+        if row.type == "contact_queued":
+            if row.occurred_at >= end or contact in queued_at:
+                continue  # after the span, or re-queued after a transfer: offered once
+            key = (queue, slot(row.occurred_at))
+            queued_at[contact] = key
+            offered[key] = offered.get(key, 0.0) + 1.0
+        else:
+            key = queued_at.get(contact) or (queue, slot(row.occurred_at))
+            if key[1] < start or key[1] >= end:
+                continue
+            handle = data.get("handle_s")
+            if isinstance(handle, int | float) and handle > 0:
+                handled.setdefault(key, []).append(float(handle))
+    return offered, handled
+
+
+def record_history_from_events(
+    scope: Scoped, start: datetime, end: datetime, interval_min: int = 30
+) -> dict[str, Any]:
+    """Count ``contact_queued`` events per queue and interval between two instants (a contact
+    re-queued by a transfer counts once), take the mean ``handle_s`` of their
+    ``contact_completed`` events as the interval's AHT, and store that as history."""
+    offered, handled = _event_counts(scope, start, end, interval_min)
+    out = [
+        (
+            moment,
+            queue,
+            count,
+            (sum(handled[(queue, moment)]) / len(handled[(queue, moment)]))
+            if (queue, moment) in handled
+            else None,
+        )
+        for (queue, moment), count in sorted(offered.items())
+    ]
+    stored = store_history(scope, out, interval_min) if out else 0
+    scope.emit("wfm_history_recorded", "wfm", {"rows": stored})
+    return {"rows": stored, "queues": sorted({q for q, _ in offered})}
+
+
+# --------------------------------------------------------------------------------------------
+# Intraday
+
+
+def _on_phone(
+    scope: Scoped, day_start: datetime, slots: int, interval_min: int, queue: str
+) -> list[int]:
+    """Rostered agents on the phones per interval of a day (breaks taken out)."""
+    step = timedelta(minutes=interval_min)
+    day_end = day_start + slots * step
+    counts = [0] * slots
+    schedules = {
+        s.id
+        for s in scope.session.scalars(scope.select(WfmSchedule).where(WfmSchedule.queue == queue))
+    }
+    if not schedules:
+        return counts
+    for shift in scope.session.scalars(
+        select(WfmShift).where(
+            WfmShift.tenant_id == scope.tenant_id,
+            WfmShift.schedule_id.in_(schedules),
+            WfmShift.user_id.is_not(None),
+            WfmShift.start_at < day_end,
+            WfmShift.end_at > day_start,
+        )
+    ):
+        breaks = [(datetime.fromisoformat(b["start"]), int(b["minutes"])) for b in shift.breaks]
+        for i in range(slots):
+            t0 = day_start + i * step
+            if not (shift.start_at <= t0 < shift.end_at):
+                continue
+            if any(b <= t0 < b + timedelta(minutes=m) for b, m in breaks):
+                continue
+            counts[i] += 1
+    return counts
+
+
+def intraday_view(scope: Scoped, queue: str, day: date | None = None) -> dict[str, Any]:
+    """Today's forecast for a queue re-forecast on the actuals so far, the staff it needs for
+    the rest of the day and the rostered staff: the staffing gap per interval."""
+    zone = _zone(scope)
+    now = scope.clock.now()
+    day = day or now.astimezone(zone).date()
+    forecast = scope.session.scalars(
+        scope.select(WfmForecast).order_by(WfmForecast.id.desc())
+    ).first()
+    day_start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    interval = forecast.interval_min if forecast is not None else 30
+    slots = 1440 // interval
+    step = timedelta(minutes=interval)
+    labels = [(day_start + i * step).astimezone(zone).strftime("%H:%M") for i in range(slots)]
+    base = [0.0] * slots
+    aht: list[float | None] = [None] * slots
+    if forecast is not None and queue in forecast.data.get("queues", {}):
+        series = forecast.data["queues"][queue]
+        offset = int((day_start - forecast.start) / step)
+        for i in range(slots):
+            j = offset + i
+            if 0 <= j < len(series["forecast"]):
+                base[i] = float(series["forecast"][j])
+                aht[i] = series["aht_s"][j]
+    actual = [0.0] * slots
+    for row in scope.session.scalars(
+        select(WfmHistory).where(
+            WfmHistory.tenant_id == scope.tenant_id,
+            WfmHistory.queue == queue,
+            WfmHistory.interval_start >= day_start,
+            WfmHistory.interval_start < day_start + slots * step,
+        )
+    ):
+        actual[int((row.interval_start - day_start) / step)] += row.offered
+    # Contacts routed today and not stored as history yet count too.
+    live, _ = _event_counts(scope, day_start, min(now, day_start + slots * step), interval)
+    for (q, moment), count in live.items():
+        i = int((moment - day_start) / step)
+        if q == queue and 0 <= i < slots and actual[i] == 0:
+            actual[i] = count
+    elapsed = max(0, min(slots, int((now - day_start) / step)))
+    updated = reforecast_intraday(np.array(base), np.array(actual), elapsed)
+    schedule = scope.session.scalars(
+        scope.select(WfmSchedule)
+        .where(
+            WfmSchedule.queue == queue,
+            WfmSchedule.week_start <= day,
+            WfmSchedule.week_start > day - timedelta(days=7),
+        )
+        .order_by(WfmSchedule.id.desc())
+    ).first()
+    params = schedule.params if schedule is not None else {}
+    aht_arr = np.array([a if a else 300.0 for a in aht], dtype=float)
+    rest = np.where(np.arange(slots) >= elapsed, updated, 0.0)
+    required = required_staff(
+        rest[None, :],
+        aht_arr[None, :],
+        interval,
+        float(params.get("target", 0.8)),
+        float(params.get("threshold_s", 20.0)),
+        float(params.get("shrinkage", 0.1)),
+        params.get("patience_s"),
+        params.get("max_abandon"),
+    )[0]
+    on_phone = _on_phone(scope, day_start, slots, interval, queue)
+    return {
+        "queue": queue,
+        "day": day.isoformat(),
+        "interval_min": interval,
+        "elapsed_slots": elapsed,
+        "labels": labels,
+        "forecast": [round(v, 2) for v in base],
+        "actual": [round(v, 2) if i < elapsed else None for i, v in enumerate(actual)],
+        "reforecast": [round(float(v), 2) if i >= elapsed else None for i, v in enumerate(updated)],
+        "required": [int(v) if i >= elapsed else None for i, v in enumerate(required)],
+        "scheduled": on_phone,
+        "gap": [(on_phone[i] - int(required[i])) if i >= elapsed else None for i in range(slots)],
     }

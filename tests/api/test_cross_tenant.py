@@ -466,6 +466,8 @@ ATTACKS.update(
     {
         ("post", f"{_WFM}/history"): Attack(expect=(422,)),  # no body: refused, nothing stored
         ("get", f"{_WFM}/history"): Attack(expect=(200,)),
+        ("post", f"{_WFM}/history/from-events"): Attack(expect=(200,), body={"days": 2}),
+        ("get", f"{_WFM}/intraday"): Attack(expect=(422,)),  # ?queue= is required
         ("post", f"{_WFM}/forecasts"): Attack(expect=(422,), body={"horizon_days": 1}),
         ("get", f"{_WFM}/forecasts"): Attack(expect=(200,)),
         ("get", f"{_WFM}/forecasts/{{forecast_id}}"): Attack(ids={"forecast_id": "wfm.forecast"}),

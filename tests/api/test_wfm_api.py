@@ -220,3 +220,97 @@ def test_infeasible_schedule_is_explained(app, world, clock) -> None:
     )
     assert res.status_code == 422
     assert "the cap of 1 agents is reached" in res.json()["detail"]
+
+
+def _record(container, clock, tenant_id: int, events: list[tuple[str, datetime, dict]]) -> None:  # type: ignore[no-untyped-def]
+    with container.db.session(clock=clock, actor_name="test") as session:
+        for kind, at, data in events:
+            record_event(session, Event(kind, "routing.queue.HOTLINE", tenant_id, at, data))
+
+
+def test_history_from_the_contacts_kefu_routed(app, world, container, clock) -> None:
+    now = clock.now()
+    end = datetime.fromtimestamp(int(now.timestamp()) // 1800 * 1800, now.tzinfo)
+    first = end - timedelta(minutes=90)
+    second = end - timedelta(minutes=30)
+    events = []
+    for n, handle in enumerate((100.0, 200.0, None)):
+        at = first + timedelta(minutes=1 + n)
+        events.append(("contact_queued", at, {"contact_id": f"c{n}", "queue_id": "HOTLINE"}))
+        if handle is not None:
+            done = at + timedelta(minutes=40)  # completed in a later interval
+            events.append(
+                (
+                    "contact_completed",
+                    done,
+                    {"contact_id": f"c{n}", "queue_id": "HOTLINE", "handle_s": handle},
+                )
+            )
+    for n in (10, 11):
+        events.append(
+            (
+                "contact_queued",
+                second + timedelta(minutes=5),
+                {"contact_id": f"c{n}", "queue_id": "HOTLINE"},
+            )
+        )
+    # c11 transferred and queued again: still one offered contact
+    events.append(
+        (
+            "contact_queued",
+            second + timedelta(minutes=9),
+            {"contact_id": "c11", "queue_id": "HOTLINE"},
+        )
+    )
+    events.append(
+        (
+            "contact_queued",
+            end + timedelta(seconds=5),
+            {"contact_id": "late", "queue_id": "HOTLINE"},
+        )
+    )
+    _record(container, clock, world.tenant_id, events)
+    planner = login(app, world.username(Role.WFM_PLANNER))
+    res = planner.post("/api/v1/wfm/history/from-events", json={"days": 1, "interval_min": 30})
+    assert res.status_code == 200, res.text
+    assert res.json() == {"rows": 2, "queues": ["HOTLINE"]}
+    [summary] = planner.get("/api/v1/wfm/history").json()
+    assert summary["rows"] == 2 and summary["interval_min"] == 30
+    with container.db.session(clock=clock, actor_name="test") as session:
+        from sqlalchemy import select
+
+        from kefu.wfm.tables import WfmHistory
+
+        rows = session.scalars(
+            select(WfmHistory)
+            .where(WfmHistory.tenant_id == world.tenant_id)
+            .order_by(WfmHistory.interval_start)
+        ).all()
+        assert [(r.offered, r.aht_s) for r in rows] == [(3.0, 150.0), (2.0, None)]
+
+
+def test_intraday_reforecast_and_staffing_gap(app, world, container, clock) -> None:
+    today = _today(clock) + timedelta(days=1)  # noon tomorrow: the clock only goes forward
+    clock.set(datetime.combine(today, datetime.min.time(), tzinfo=SH).replace(hour=12))
+    planner, _, _, _, _ = _plan(app, world, clock)
+    before = planner.get("/api/v1/wfm/intraday", params={"queue": "HOTLINE"}).json()
+    assert before["elapsed_slots"] == 12 and len(before["labels"]) == 24
+    planned = before["forecast"]
+    assert sum(planned[8:20]) > 0
+    day_start = datetime.combine(today, datetime.min.time(), tzinfo=SH)
+    events = []
+    for hour in range(8, 12):
+        for n in range(round(2 * planned[hour]) + 1):
+            at = day_start + timedelta(hours=hour, seconds=n)
+            events.append(
+                ("contact_queued", at, {"contact_id": f"{hour}-{n}", "queue_id": "HOTLINE"})
+            )
+    _record(container, clock, world.tenant_id, events)
+    after = planner.get("/api/v1/wfm/intraday", params={"queue": "HOTLINE"}).json()
+    assert after["actual"][8:12] == [round(2 * planned[h]) + 1 for h in range(8, 12)]
+    assert after["actual"][12] is None and after["reforecast"][11] is None
+    busy = [h for h in range(12, 20) if planned[h] > 0]
+    assert busy and all(after["reforecast"][h] > 1.3 * planned[h] for h in busy)
+    assert all(after["required"][h] >= before["required"][h] for h in busy)
+    assert any(after["required"][h] > before["required"][h] for h in busy)
+    assert after["gap"][15] == after["scheduled"][15] - after["required"][15]

@@ -31,6 +31,7 @@ def test_planner_forecasts_schedules_and_rosters(page: Page) -> None:
     form.locator("button[type=submit]").click()
     expect(page.locator("#schedule-agents")).to_have_text(re.compile(r"^[1-9]\d*$"), timeout=60_000)
     expect(page.locator("#staffing-chart[data-rendered=true]")).to_be_visible()
+    expect(page.locator("#intraday-chart[data-rendered=true]")).to_be_visible()
     agents = int(page.locator("#schedule-agents").inner_text())
 
     page.click("#roster-form button[type=submit]")

@@ -92,6 +92,38 @@
     window.addEventListener("resize", () => chart.resize());
   }
 
+  function intradayChart() {
+    const el = document.getElementById("intraday-chart");
+    if (!el || !window.echarts) return;
+    const labels = JSON.parse(el.dataset.labels);
+    const chart = window.echarts.init(el);
+    const pick = document.getElementById("intraday-queue");
+    const draw = async () => {
+      const res = await fetch(`/api/v1/wfm/intraday?queue=${encodeURIComponent(pick.value)}`, { credentials: "same-origin" });
+      if (!res.ok) return;
+      const d = await res.json();
+      chart.setOption({
+        tooltip: { trigger: "axis" },
+        legend: { data: [labels.forecast, labels.actual, labels.reforecast, labels.required, labels.scheduled, labels.gap] },
+        grid: { left: 48, right: 48, top: 40, bottom: 32 },
+        xAxis: { type: "category", data: d.labels },
+        yAxis: [{ type: "value", name: "" }, { type: "value", minInterval: 1 }],
+        series: [
+          { name: labels.forecast, type: "line", data: d.forecast, showSymbol: false, lineStyle: { type: "dashed", color: "#9aa5b1" } },
+          { name: labels.actual, type: "line", data: d.actual, showSymbol: false, lineStyle: { color: "#1f2933" } },
+          { name: labels.reforecast, type: "line", data: d.reforecast, showSymbol: false, lineStyle: { color: "#0b6bcb" } },
+          { name: labels.required, type: "line", step: "end", yAxisIndex: 1, data: d.required, showSymbol: false, lineStyle: { color: "#b42318" } },
+          { name: labels.scheduled, type: "line", step: "end", yAxisIndex: 1, data: d.scheduled, showSymbol: false, lineStyle: { color: "#2f9e44" } },
+          { name: labels.gap, type: "bar", yAxisIndex: 1, data: d.gap, itemStyle: { color: "#9fb8d3" } },
+        ],
+      }, true);
+      el.dataset.rendered = "true";
+    };
+    pick.addEventListener("change", draw);
+    draw();
+    window.addEventListener("resize", () => chart.resize());
+  }
+
   document.addEventListener("submit", upload, true);
-  window.addEventListener("load", () => { forecastChart(); staffingChart(); });
+  window.addEventListener("load", () => { forecastChart(); staffingChart(); intradayChart(); });
 })();
