@@ -119,6 +119,15 @@ def _register_wfm() -> None:
 _register_wfm()
 
 
+def _register_simulation() -> None:
+    from kefu.simulation.cli import simulate_command
+
+    main.add_command(simulate_command)
+
+
+_register_simulation()
+
+
 @main.group()
 def user() -> None:
     """Manage users."""

@@ -315,11 +315,13 @@ class _Run:
             self.clock.cancel(self.c_abandon[i])
             self.c_abandon[i] = None
         qi, k = self.c_queue[i], self.interval(self.c_time[i])
-        wait = max(0.0, now - self.c_time[i])
+        wait = now - self.c_time[i]
+        if wait < 1e-5:  # clock instants are whole microseconds: this is "at once"
+            wait = 0.0
+        else:
+            self.waited[qi, k] += 1
         self.answered[qi, k] += 1
         self.wait_sum[qi, k] += wait
-        if wait > 1e-5:  # clock instants are whole microseconds
-            self.waited[qi, k] += 1
         if wait <= self.thresholds[qi] + 1e-9:
             self.in_sl[qi, k] += 1
         handle = self.c_handle[i]
