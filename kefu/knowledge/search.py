@@ -1,0 +1,857 @@
+"""Knowledge search, Chinese first: jieba + BM25 with field boosts, pinyin fallback, embeddings.
+
+Pure: the standard library, numpy, jieba and pypinyin only — no web framework, no database. The
+service layer (``kefu.knowledge.services``) feeds it published articles and keeps one
+:class:`SearchIndex` per tenant in memory; this module knows nothing about tenants.
+
+How a query is answered (docs/knowledge.md has the details and the measured numbers):
+
+1. The text is normalised (NFKC, lower case) and segmented with jieba ``cut_for_search`` using the
+   tenant's domain dictionary; stopwords and punctuation go; synonyms add their group's words.
+2. Every article contributes several *entries*: its standard question (标准问, the title), each
+   extended question (扩展问) and its body. BM25 scores entries; title and question entries are
+   boosted above the body; an article scores as its best entry.
+3. Query words that are not in the vocabulary are looked up by pinyin (homophone typos such as
+   流亮包 → 流量包, or typed pinyin ``liuliangbao``) and added with a lower weight.
+4. With an embedding model the query is encoded once and compared with every entry vector (brute
+   force, one matrix product); an article scores as its most similar entry.
+5. The two article rankings are fused with weighted reciprocal-rank fusion; short keyword queries
+   lean on the keyword list, full sentences on the semantic one.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kefu.knowledge.embedding import Embedder
+
+__all__ = [
+    "STOPWORDS",
+    "SearchConfig",
+    "SearchDoc",
+    "SearchFilters",
+    "SearchHit",
+    "SearchIndex",
+    "Segmenter",
+    "highlight",
+    "normalize",
+]
+
+MAX_QUERY_CHARS = 200
+STOPWORDS = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "哦",
+        "嘛",
+        "么",
+        "是",
+        "我",
+        "你",
+        "他",
+        "她",
+        "它",
+        "我们",
+        "您",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "就",
+        "也",
+        "都",
+        "还",
+        "又",
+        "请问",
+        "一下",
+        "这个",
+        "那个",
+        "这样",
+        "那样",
+        "怎么样",
+        "什么",
+        "如何",
+        "怎么",
+        "怎样",
+        "为什么",
+        "可以",
+        "能",
+        "能不能",
+        "可不可以",
+        "要",
+        "想",
+        "需要",
+        "有",
+        "没有",
+        "没",
+        "不",
+        "会",
+        "被",
+        "把",
+        "给",
+        "对",
+        "从",
+        "到",
+        "让",
+        "下",
+        "上",
+        "个",
+        "一个",
+        "请",
+        "谢谢",
+        "好",
+        "吗?",
+        "么?",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "is",
+        "are",
+        "do",
+        "does",
+        "how",
+        "what",
+        "i",
+        "my",
+    ]
+)
+_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+_ASCII_WORD = re.compile(r"[a-z]{4,}")
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width → half-width), lower case, single spaces, at most MAX_QUERY_CHARS*50."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return " ".join(text.split())
+
+
+# --- segmentation --------------------------------------------------------------------------
+
+_BASE: Any = None
+_BASE_LOCK = threading.Lock()
+
+
+def _base_tokenizer() -> Any:
+    """jieba's default tokenizer, loaded once per process (about a second)."""
+    global _BASE
+    with _BASE_LOCK:
+        if _BASE is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _BASE = tokenizer
+        return _BASE
+
+
+class Segmenter:
+    """jieba with a domain dictionary and synonym groups (one per tenant).
+
+    A tenant without its own words shares jieba's default tokenizer; one with words gets a copy
+    of the default dictionary plus its words, so tenants never change each other's segmentation.
+    The index and the queries must use the same segmenter: rebuild the index after a change.
+    """
+
+    def __init__(self, words: Iterable[str] = (), synonyms: Iterable[Iterable[str]] = ()) -> None:
+        base = _base_tokenizer()
+        synonyms = [list(group) for group in synonyms]
+        vocabulary = [*words, *(w for group in synonyms for w in group)]
+        self.words = tuple(sorted({normalize(w) for w in vocabulary if normalize(w)}))
+        if self.words:
+            import jieba
+
+            tokenizer = jieba.Tokenizer()
+            tokenizer.FREQ = dict(base.FREQ)
+            tokenizer.total = base.total
+            tokenizer.initialized = True
+            for word in self.words:
+                if " " not in word:
+                    tokenizer.add_word(word, freq=max(tokenizer.suggest_freq(word), 50))
+            self._tk = tokenizer
+        else:
+            self._tk = base
+        self.synonyms: dict[str, tuple[str, ...]] = {}
+        self.groups: tuple[tuple[str, ...], ...] = ()
+        groups = []
+        for group in synonyms:
+            members = tuple(dict.fromkeys(normalize(w) for w in group if normalize(w)))
+            if len(members) < 2:
+                continue
+            groups.append(members)
+            for member in members:
+                others = [m for m in members if m != member]
+                self.synonyms[member] = tuple(
+                    dict.fromkeys([*self.synonyms.get(member, ()), *others])
+                )
+        self.groups = tuple(groups)
+
+    def tokens(self, text: str) -> list[str]:
+        """Search tokens of ``text`` (already normalised or not): words and their sub-words."""
+        out = []
+        for token in self._tk.cut_for_search(normalize(text), HMM=True):
+            token = token.strip()
+            if not token or token in STOPWORDS or _PUNCT.match(token):
+                continue
+            out.append(token)
+        return out
+
+    def query_terms(self, text: str) -> list[tuple[str, float]]:
+        """Weighted query terms: the tokens (1.0) and their synonyms (0.8), without repeats."""
+        weights: dict[str, float] = {}
+        for token in self.tokens(text):
+            weights[token] = max(weights.get(token, 0.0), 1.0)
+            for synonym in self.synonyms.get(token, ()):
+                for part in self.tokens(synonym) or [synonym]:
+                    weights[part] = max(weights.get(part, 0.0), 0.8)
+        return list(weights.items())
+
+
+# --- documents, filters, hits --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """What the index needs of one published article."""
+
+    id: int
+    title: str  # 标准问
+    body: str = ""  # the customer-facing answer
+    questions: tuple[str, ...] = ()  # 扩展问: how customers actually ask it
+    module_id: int | None = None
+    tags: tuple[str, ...] = ()
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    roles: frozenset[str] = frozenset()  # empty: every role
+    sites: frozenset[int] = frozenset()  # empty: every site
+    extra: str = ""  # searchable but not shown (synonyms typed by editors, tags)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    modules: frozenset[int] | None = None  # module ids (the caller adds the sub-modules)
+    at: datetime | None = None  # only articles valid at this moment
+    roles: frozenset[str] | None = None  # the reader's roles (audience)
+    site_id: int | None = None  # the reader's site (audience)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    score: float  # fused score: higher is better, comparable within one result list
+    confidence: float  # 0..1, how sure the best match is (the bot's threshold applies here)
+    matched: str  # the entry (title, extended question or body) that matched best
+    field: str  # "title", "question" or "body"
+    snippet: str  # HTML: escaped text with <mark> around the query words
+    lexical: float = 0.0
+    dense: float = 0.0
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    k1: float = 1.2
+    b: float = 0.75
+    boost_title: float = 2.0
+    boost_question: float = 2.0
+    boost_body: float = 1.0
+    max_df: float = 0.2  # query words in more than this share of entries are dropped (speed)
+    max_df_min_entries: int = 2000  # ...but only in indexes this large
+    pinyin_weight: float = 0.6
+    # fusion (weighted reciprocal rank): tuned on the dev split of the UnionPay set
+    rrf_k: float = 60.0
+    w_dense: float = 1.0
+    w_lexical: float = 0.25
+    w_lexical_short: float = 1.0  # queries of at most `short_query_terms` words
+    short_query_terms: int = 2
+    dense_body_mix: float = 0.5  # article = (best question cosine + mix * body cosine) / (1+mix)
+    fusion: str = "score"  # "score": dense + weighted keyword score; "rrf": reciprocal ranks
+    w_lexical_score: float = 0.015  # tuned on the UnionPay dev split (docs/knowledge.md)
+    w_lexical_score_short: float = 0.03
+    dense_floor: float | None = None  # below it a hit with no keyword match is dropped
+    #                                   (None: the embedder's own ``floor``)
+    candidates: int = 200  # entries taken from each list before fusion
+    body_chars: int = 400  # body text given to the embedding model
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
+class _Grow:
+    """A numpy vector (or matrix) that grows by doubling."""
+
+    def __init__(self, dtype: Any, width: int = 0) -> None:
+        self.width = width
+        shape = (64, width) if width else (64,)
+        self.data: Any = np.zeros(shape, dtype=dtype)
+        self.n = 0
+
+    def append(self, values: Any) -> int:
+        values = np.asarray(values, dtype=self.data.dtype)
+        count = values.shape[0] if values.ndim > (1 if self.width else 0) else 1
+        if not self.width and values.ndim == 0:
+            values = values.reshape(1)
+        while self.n + count > self.data.shape[0]:
+            bigger = np.zeros((self.data.shape[0] * 2, *self.data.shape[1:]), self.data.dtype)
+            bigger[: self.n] = self.data[: self.n]
+            self.data = bigger
+        start = self.n
+        self.data[start : start + count] = values
+        self.n += count
+        return start
+
+    def view(self) -> Any:
+        return self.data[: self.n]
+
+
+@dataclass
+class _Slot:
+    doc: SearchDoc
+    entries: list[int] = field(default_factory=list)
+    index: int = 0
+
+
+_FIELDS = ("title", "question", "body")
+_NEG = -1e9
+
+
+class SearchIndex:
+    """In-memory index of one tenant's published articles; thread-safe; updated incrementally."""
+
+    def __init__(
+        self,
+        segmenter: Segmenter | None = None,
+        embedder: Embedder | None = None,
+        config: SearchConfig | None = None,
+    ) -> None:
+        self.segmenter = segmenter or Segmenter()
+        self.embedder = embedder
+        self.config = config or SearchConfig()
+        self._lock = threading.RLock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._slots: dict[int, _Slot] = {}
+        self._slot_list: list[_Slot | None] = []
+        self._entry_text: list[str] = []
+        self._entry_field: list[int] = []
+        self._entry_tokens: list[Counter[str]] = []
+        self._entry_slot = _Grow(np.int32)
+        self._dl = _Grow(np.float32)
+        self._boost = _Grow(np.float32)
+        self._alive = _Grow(np.bool_)
+        self._vectors = _Grow(np.float32, self.embedder.dim) if self.embedder else None
+        # per slot (article) arrays for vectorised filters
+        self._doc_module = _Grow(np.int64)
+        self._doc_from = _Grow(np.float64)
+        self._doc_until = _Grow(np.float64)
+        self._postings: dict[str, list[int]] = {}
+        self._tfs: dict[str, list[int]] = {}
+        self._cache: dict[str, tuple[Any, Any]] = {}
+        self._df: Counter[str] = Counter()
+        self._alive_entries = 0
+        self._alive_len = 0.0
+        self._dead = 0
+        self._pinyin: dict[str, set[str]] = {}
+        self._syllables: set[str] = set()
+
+    # -- size and contents
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._slots
+
+    @property
+    def entries(self) -> int:
+        return self._alive_entries
+
+    def doc(self, doc_id: int) -> SearchDoc | None:
+        slot = self._slots.get(doc_id)
+        return slot.doc if slot else None
+
+    # -- writing
+
+    def _entries_of(self, doc: SearchDoc) -> list[tuple[int, str, str]]:
+        """(field, text for keywords, text for the embedding model) of one article, deduplicated."""
+        seen: set[str] = set()
+        out: list[tuple[int, str, str]] = []
+        for fld, text in [(0, doc.title), *((1, q) for q in doc.questions)]:
+            key = normalize(text)
+            if key and key not in seen:
+                seen.add(key)
+                out.append((fld, text, text))
+        body = " ".join(part for part in (doc.body, doc.extra) if part)
+        if normalize(body) and normalize(body) not in seen:
+            dense_text = f"{doc.title} {doc.body}"[: self.config.body_chars]
+            out.append((2, body, dense_text))
+        return out
+
+    def upsert(self, docs: Sequence[SearchDoc]) -> None:
+        """Add or replace articles; their texts are encoded in one batch (vectors cached)."""
+        if not docs:
+            return
+        prepared = [(doc, self._entries_of(doc)) for doc in docs]
+        vectors = self._encode(prepared)
+        with self._lock:
+            row = 0
+            for doc, entries in prepared:
+                self._remove(doc.id)
+                self._add(doc, entries, vectors, row)
+                row += len(entries)
+            if self._dead > max(1000, self._alive_entries):
+                self._compact()
+
+    def _encode(self, prepared: list[tuple[SearchDoc, list[tuple[int, str, str]]]]) -> Any:
+        if self.embedder is None:
+            return None
+        texts_q: list[str] = []
+        texts_p: list[str] = []
+        where: list[tuple[bool, int]] = []
+        for _doc, entries in prepared:
+            for fld, _text, dense_text in entries:
+                if fld == 2:
+                    where.append((False, len(texts_p)))
+                    texts_p.append(dense_text)
+                else:
+                    where.append((True, len(texts_q)))
+                    texts_q.append(dense_text)
+        vq = self.embedder.encode(texts_q, query=True)
+        vp = self.embedder.encode(texts_p, query=False)
+        out = np.zeros((len(where), self.embedder.dim), dtype=np.float32)
+        for row, (is_q, i) in enumerate(where):
+            out[row] = vq[i] if is_q else vp[i]
+        return out
+
+    def remove(self, doc_id: int) -> bool:
+        with self._lock:
+            return self._remove(doc_id)
+
+    def _remove(self, doc_id: int) -> bool:
+        slot = self._slots.pop(doc_id, None)
+        if slot is None:
+            return False
+        alive = self._alive.view()
+        for entry in slot.entries:
+            if alive[entry]:
+                alive[entry] = False
+                self._alive_entries -= 1
+                self._alive_len -= float(self._dl.view()[entry])
+                self._dead += 1
+                for term in self._entry_tokens[entry]:
+                    self._df[term] -= 1
+        self._slot_list[slot.index] = None
+        return True
+
+    def _add(
+        self, doc: SearchDoc, entries: list[tuple[int, str, str]], vectors: Any, row: int
+    ) -> None:
+        cfg = self.config
+        slot = _Slot(doc=doc, index=len(self._slot_list))
+        self._slot_list.append(slot)
+        self._slots[doc.id] = slot
+        self._doc_module.append(doc.module_id if doc.module_id is not None else -1)
+        self._doc_from.append(doc.valid_from.timestamp() if doc.valid_from else -math.inf)
+        self._doc_until.append(doc.valid_until.timestamp() if doc.valid_until else math.inf)
+        boosts = (cfg.boost_title, cfg.boost_question, cfg.boost_body)
+        for i, (fld, text, _dense) in enumerate(entries):
+            tokens = self.segmenter.tokens(text)
+            if fld == 0 and doc.tags:
+                tokens += [t for tag in doc.tags for t in self.segmenter.tokens(tag)]
+            counts = Counter(tokens)
+            entry = self._entry_slot.append(slot.index)
+            self._dl.append(float(len(tokens)))
+            self._boost.append(boosts[fld])
+            self._alive.append(True)
+            if self._vectors is not None:
+                self._vectors.append(vectors[row + i : row + i + 1])
+            self._entry_text.append(text)
+            self._entry_field.append(fld)
+            self._entry_tokens.append(counts)
+            for term, tf in counts.items():
+                postings = self._postings.get(term)
+                if postings is None:
+                    postings = self._postings[term] = []
+                    self._tfs[term] = []
+                    self._learn_pinyin(term)
+                postings.append(entry)
+                self._tfs[term].append(tf)
+                self._cache.pop(term, None)
+                self._df[term] += 1
+            self._alive_entries += 1
+            self._alive_len += float(len(tokens))
+            slot.entries.append(entry)
+
+    def _compact(self) -> None:
+        docs = [s.doc for s in self._slot_list if s is not None]
+        vectors_by_entry: dict[tuple[int, int], Any] = {}
+        if self._vectors is not None:
+            matrix = self._vectors.view()
+            for s in self._slot_list:
+                if s is not None:
+                    for i, entry in enumerate(s.entries):
+                        vectors_by_entry[(s.doc.id, i)] = matrix[entry].copy()
+        self._reset()
+        for doc in docs:
+            entries = self._entries_of(doc)
+            vecs = None
+            if vectors_by_entry:
+                vecs = np.stack([vectors_by_entry[(doc.id, i)] for i in range(len(entries))])
+            self._add(doc, entries, vecs, 0)
+
+    def rebuild(self, segmenter: Segmenter) -> None:
+        """Re-segment everything (after a dictionary change); vectors are kept."""
+        with self._lock:
+            self.segmenter = segmenter
+            self._dead += 1
+            self._compact()
+
+    # -- pinyin
+
+    def _learn_pinyin(self, term: str) -> None:
+        if not _CJK.fullmatch(term) or len(term) < 2:
+            return
+        syllables = _pinyin(term)
+        self._syllables.update(syllables)
+        self._pinyin.setdefault("".join(syllables), set()).add(term)
+
+    def _pinyin_terms(self, text: str, known: set[str]) -> list[str]:
+        """Vocabulary words that sound like unknown parts of the query (typos, typed pinyin)."""
+        found: list[str] = []
+        for run in _CJK.findall(text):
+            if run in self._postings and len(run) <= 4:
+                continue
+            syllables = _pinyin(run)
+            for size in (4, 3, 2):
+                for start in range(0, len(run) - size + 1):
+                    part = run[start : start + size]
+                    if part in self._postings:
+                        continue
+                    for term in self._pinyin.get("".join(syllables[start : start + size]), ()):
+                        if term not in known and term not in found:
+                            found.append(term)
+        for word in _ASCII_WORD.findall(text):
+            if word in self._postings:
+                continue
+            syllables = _split_pinyin(word, self._syllables)
+            if not syllables:
+                continue
+            for size in range(min(4, len(syllables)), 1, -1):
+                for start in range(0, len(syllables) - size + 1):
+                    for term in self._pinyin.get("".join(syllables[start : start + size]), ()):
+                        if term not in known and term not in found:
+                            found.append(term)
+        return found[:8]
+
+    # -- reading
+
+    def _term_arrays(self, term: str) -> tuple[Any, Any]:
+        cached = self._cache.get(term)
+        if cached is None:
+            ids = np.asarray(self._postings[term], dtype=np.int64)
+            tfs = np.asarray(self._tfs[term], dtype=np.float32)
+            cached = self._cache[term] = (ids, tfs)
+        return cached
+
+    def _entry_mask(self, filters: SearchFilters | None) -> Any:
+        alive = self._alive.view()
+        if filters is None or (filters.modules is None and filters.at is None):
+            return alive
+        slots = self._entry_slot.view()
+        ok = np.ones(self._doc_module.n, dtype=bool)
+        if filters.modules is not None:
+            ok &= np.isin(self._doc_module.view(), np.asarray(sorted(filters.modules)))
+        if filters.at is not None:
+            moment = filters.at.timestamp()
+            ok &= (self._doc_from.view() <= moment) & (moment < self._doc_until.view())
+        return alive & ok[slots]
+
+    def _audience_ok(self, doc: SearchDoc, filters: SearchFilters | None) -> bool:
+        if filters is None:
+            return True
+        if doc.roles and filters.roles is not None and not (doc.roles & filters.roles):
+            return False
+        return not (doc.sites and filters.site_id is not None and filters.site_id not in doc.sites)
+
+    def search(
+        self, query: str, limit: int = 10, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        text = normalize(query)[:MAX_QUERY_CHARS]
+        limit = max(1, min(int(limit), 100))
+        if not text:
+            return []
+        terms = self.segmenter.query_terms(text)
+        qvec = None
+        if self.embedder is not None and self._vectors is not None:
+            qvec = self.embedder.encode([text], query=True)[0]
+        with self._lock:
+            if not self._slots:
+                return []
+            mask = self._entry_mask(filters)
+            lexical, idf_total = self._lexical(text, terms, mask)
+            dense = self._dense(qvec, mask) if qvec is not None else {}
+            hits = self._fuse(text, terms, lexical, dense, idf_total, filters, limit)
+        return hits
+
+    def _lexical(
+        self, text: str, terms: list[tuple[str, float]], mask: Any
+    ) -> tuple[dict[int, tuple[float, int]], float]:
+        """Best (score, entry) per slot from BM25 over the entries."""
+        cfg = self.config
+        n = max(self._alive_entries, 1)
+        avgdl = max(self._alive_len / n, 1.0)
+        known = {t for t, _w in terms if t in self._postings}
+        weighted = [(t, w) for t, w in terms if t in self._postings]
+        weighted += [(t, cfg.pinyin_weight) for t in self._pinyin_terms(text, known)]
+        if n >= cfg.max_df_min_entries and len(weighted) > 1:
+            kept = [(t, w) for t, w in weighted if self._df[t] <= cfg.max_df * n]
+            weighted = kept or sorted(weighted, key=lambda tw: self._df[tw[0]])[:1]
+        if not weighted:
+            return {}, 0.0
+        total = self._entry_slot.n
+        scores = np.zeros(total, dtype=np.float32)
+        dl = self._dl.view()
+        idf_total = 0.0
+        for term, weight in weighted:
+            df = max(self._df[term], 0)
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            idf_total += idf * weight
+            ids, tfs = self._term_arrays(term)
+            norm = cfg.k1 * (1.0 - cfg.b + cfg.b * dl[ids] / avgdl)
+            scores[ids] += (weight * idf) * tfs * (cfg.k1 + 1.0) / (tfs + norm)
+        scores *= self._boost.view()
+        scores[~mask] = 0.0
+        return self._best_per_slot(scores, positive=True), idf_total
+
+    def _dense(self, qvec: Any, mask: Any) -> dict[int, tuple[float, int]]:
+        """Per candidate article: its best question-side cosine plus ``dense_body_mix`` times
+        its body cosine (the two kinds of evidence add up), best first."""
+        assert self._vectors is not None
+        sims = np.where(mask, self._vectors.view() @ qvec, _NEG)
+        best = self._best_per_slot(sims, positive=False)
+        mix = self.config.dense_body_mix
+        if mix == 0.0:
+            return best
+        fields = self._entry_field
+        combined: dict[int, tuple[float, int]] = {}
+        for slot_index, (_value, top_entry) in best.items():
+            slot = self._slot_list[slot_index]
+            if slot is None:
+                continue
+            question, body, entry = _NEG, 0.0, top_entry
+            for e in slot.entries:
+                value = float(sims[e])
+                if fields[e] == 2:
+                    body = max(body, value)
+                elif value > question:
+                    question, entry = value, e
+            if question <= _NEG / 2:
+                question, entry = body, top_entry
+            combined[slot_index] = ((question + mix * body) / (1.0 + mix), entry)
+        return dict(sorted(combined.items(), key=lambda kv: -kv[1][0]))
+
+    def _best_per_slot(self, scores: Any, *, positive: bool) -> dict[int, tuple[float, int]]:
+        k = min(self.config.candidates, scores.shape[0])
+        if k <= 0:
+            return {}
+        top = np.argpartition(-scores, k - 1)[:k] if scores.shape[0] > k else np.arange(k)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        slots = self._entry_slot.view()
+        best: dict[int, tuple[float, int]] = {}
+        for entry in top.tolist():
+            value = float(scores[entry])
+            if (positive and value <= 0.0) or value <= _NEG / 2:
+                break
+            slot = int(slots[entry])
+            if slot not in best:
+                best[slot] = (value, entry)
+        return best
+
+    def _fuse(
+        self,
+        text: str,
+        terms: list[tuple[str, float]],
+        lexical: dict[int, tuple[float, int]],
+        dense: dict[int, tuple[float, int]],
+        idf_total: float,
+        filters: SearchFilters | None,
+        limit: int,
+    ) -> list[SearchHit]:
+        cfg = self.config
+        n_terms = sum(1 for _t, w in terms if w >= 1.0)
+        w_lex = cfg.w_lexical_short if n_terms <= cfg.short_query_terms else cfg.w_lexical
+        if not dense:
+            w_lex = 1.0
+        fused: dict[int, float] = {}
+        if cfg.fusion == "score" and dense:
+            # the dense similarity, nudged by the keyword score relative to the best one
+            top = max((v for v, _e in lexical.values()), default=0.0)
+            w = (
+                cfg.w_lexical_score_short
+                if n_terms <= cfg.short_query_terms
+                else cfg.w_lexical_score
+            )
+            floor = min(v for v, _e in dense.values())
+            cutoff = cfg.dense_floor
+            if cutoff is None:
+                cutoff = float(getattr(self.embedder, "floor", 0.0))
+            for key, (value, _entry) in dense.items():
+                if value >= cutoff or key in lexical:
+                    fused[key] = value
+            for key, (value, _entry) in lexical.items():
+                base = fused.get(key, floor)
+                fused[key] = base + (w * value / top if top > 0 else 0.0)
+        else:
+            for weight, ranking in ((w_lex, lexical), (cfg.w_dense, dense)):
+                if weight <= 0:
+                    continue
+                for rank, key in enumerate(ranking):  # dicts keep best-first order
+                    fused[key] = fused.get(key, 0.0) + weight / (cfg.rrf_k + rank + 1)
+        order = sorted(fused, key=lambda s: (-fused[s], s))
+        words = [t for t, _w in terms]
+        hits: list[SearchHit] = []
+        for slot_index in order:
+            slot = self._slot_list[slot_index]
+            if slot is None or not self._audience_ok(slot.doc, filters):
+                continue
+            lex = lexical.get(slot_index)
+            den = dense.get(slot_index)
+            # show the entry that matched: the semantic one, else the keyword one
+            entry = (den or lex or (0.0, slot.entries[0]))[1]
+            confidence = self._confidence(lex, den, idf_total)
+            hits.append(
+                SearchHit(
+                    id=slot.doc.id,
+                    score=round(fused[slot_index], 6),
+                    confidence=round(confidence, 4),
+                    matched=self._entry_text[entry],
+                    field=_FIELDS[self._entry_field[entry]],
+                    snippet=highlight(slot.doc.body or slot.doc.title, words),
+                    lexical=round(lex[0], 4) if lex else 0.0,
+                    dense=round(den[0], 4) if den else 0.0,
+                )
+            )
+            if len(hits) >= limit:
+                break
+        return hits
+
+    def _confidence(
+        self,
+        lex: tuple[float, int] | None,
+        den: tuple[float, int] | None,
+        idf_total: float,
+    ) -> float:
+        """0..1. With embeddings: the cosine rescaled from the model's floor (unrelated) to 1."""
+        if den is not None:
+            floor = float(getattr(self.embedder, "floor", 0.0))
+            return max(0.0, min(1.0, (den[0] - floor) / max(1.0 - floor, 1e-6)))
+        if lex is None or idf_total <= 0:
+            return 0.0
+        # share of the query's weight that the best entry matched, roughly
+        per_term = self.config.k1 + 1.0
+        boost = max(self.config.boost_title, self.config.boost_question, 1.0)
+        return max(0.0, min(1.0, lex[0] / (idf_total * per_term * boost) * 1.6))
+
+    def with_config(self, **changes: Any) -> SearchConfig:
+        self.config = replace(self.config, **changes)
+        return self.config
+
+
+# --- pinyin helpers ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=20000)
+def _char_pinyin(char: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(char)).strip()
+
+
+def _pinyin(text: str) -> list[str]:
+    """One syllable per character, read character by character (the same for the vocabulary
+    and the query, so a homophone typo maps onto the intended word)."""
+    return [p for p in (_char_pinyin(c) for c in text) if p]
+
+
+def _split_pinyin(word: str, syllables: set[str]) -> list[str]:
+    """Greedy longest-match split of typed pinyin into known syllables; [] when it fails."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        for size in range(min(6, len(word) - i), 0, -1):
+            if word[i : i + size] in syllables:
+                out.append(word[i : i + size])
+                i += size
+                break
+        else:
+            return []
+    return out
+
+
+# --- snippets ------------------------------------------------------------------------------
+
+
+def highlight(text: str, words: Sequence[str], width: int = 120) -> str:
+    """An HTML-safe window of ``text`` around the query words, each wrapped in ``<mark>``."""
+    plain = " ".join((text or "").split())
+    needles = sorted({w for w in words if w and (len(w) > 1 or _CJK.match(w))}, key=len)[::-1]
+    lowered = plain.lower()
+    spans: list[tuple[int, int]] = []
+    for needle in needles:
+        start = 0
+        while True:
+            at = lowered.find(needle, start)
+            if at < 0:
+                break
+            end = at + len(needle)
+            if not any(a < end and at < b for a, b in spans):
+                spans.append((at, end))
+            start = end
+    spans.sort()
+    begin = 0
+    if spans and len(plain) > width:
+        # the window with the most matches, starting a little before the first of them
+        best, best_count = spans[0][0], 0
+        for a, _b in spans:
+            count = sum(1 for x, _y in spans if a <= x < a + width)
+            if count > best_count:
+                best, best_count = a, count
+        begin = max(0, best - 20)
+    end = min(len(plain), begin + width)
+    out: list[str] = ["…" if begin > 0 else ""]
+    cursor = begin
+    for a, b in spans:
+        if a < begin or b > end:
+            continue
+        out.append(html.escape(plain[cursor:a]))
+        out.append(f"<mark>{html.escape(plain[a:b])}</mark>")
+        cursor = b
+    out.append(html.escape(plain[cursor:end]))
+    if end < len(plain):
+        out.append("…")
+    return "".join(out)
