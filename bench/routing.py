@@ -172,8 +172,10 @@ def run(n_arrivals: int, n_agents: int, seed: int) -> dict[str, Any]:
                 elif roll > 0.03:  # 1% never answer: ring timeout, agent "missed"
                     at(rng.uniform(1, 5), "accept", event.agent_id, event.contact_id)
             elif kind == "contact_answered":
-                mean = HANDLE_S[media_of.get(event.contact_id, Media.VOICE)]
+                mean = HANDLE_S[media_of.get(event.contact_id, Media.CALLBACK)]
                 at(rng.expovariate(1 / mean), "complete", event.agent_id, event.contact_id)
+            elif kind == "contact_closed":
+                media_of.pop(event.contact_id, None)
             elif kind == "contact_completed":
                 at(rng.uniform(5, 40), "wrap", event.agent_id)
             elif kind == "agent_state_changed" and event.reason == "missed":

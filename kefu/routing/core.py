@@ -8,7 +8,7 @@ skills) or routability (a contact arrives, returns, overflows) runs one indexed 
 from __future__ import annotations
 
 from datetime import timedelta
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from kefu.routing.events import (
@@ -44,6 +44,7 @@ __all__ = ["WRAP", "EngineConfig", "RoutingCore", "us"]
 
 RING, WRAP, STEP, MAXWAIT, STICKY, SLA, DAY = range(7)
 DAY_US = 86_400_000_000
+TIMER_COMPACT_MIN = 65_536
 _OUTCOME = {
     MaxWaitAction.CALLBACK: Outcome.CALLBACK,
     MaxWaitAction.VOICEMAIL: Outcome.EXPIRED,
@@ -75,7 +76,13 @@ class RoutingCore(RoutingIndex):
 
     def _schedule(self, due: int, kind: int, target: Any, token: int) -> None:
         self._seq += 1
-        heappush(self._timers, (due, self._seq, kind, target, token))
+        timers = self._timers
+        heappush(timers, (due, self._seq, kind, target, token))
+        if len(timers) > self._timer_limit:
+            # Dead timers (answered contacts' max wait, ...) would keep closed contacts alive.
+            timers[:] = [t for t in timers if self._live(t)]
+            heapify(timers)
+            self._timer_limit = max(TIMER_COMPACT_MIN, 2 * len(timers))
 
     @staticmethod
     def _live(timer: Timer) -> bool:

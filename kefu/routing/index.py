@@ -68,6 +68,7 @@ class RoutingIndex:
         self._closed: dict[str, Outcome] = {}
         self._sites_down: set[str] = set()
         self._timers: list[Timer] = []
+        self._timer_limit = 65_536
         self._seq = 0
         self._site_epoch = 0  # bumped when a queue's home sites go down or come back
         self._at_us = -1
@@ -107,12 +108,14 @@ class RoutingIndex:
         rc.pending = []
         epoch = self._site_epoch
         queue = rc.queue
+        config = queue.config
+        cache = config.strategy if config.strategy in _GLOBAL_KEYS else config.queue_id
         for version, agent, mem in pending:
             if version != agent.version:
                 continue
             if mem.epoch != epoch:
                 self._target_heaps(mem)
-            free = agent.free_media()
+            free = agent.free if agent.free_version == version else agent.free_media()
             entry: AgentEntry | None = None
             for medium, heap in mem.targets:
                 if medium not in free:
@@ -121,7 +124,9 @@ class RoutingIndex:
                     if agent.entries_version != version:
                         agent.entries_version = version
                         agent.entries = {}
-                    entry = self._agent_entry(agent, queue, agent.entries)
+                    entry = agent.entries.get(cache)
+                    if entry is None:
+                        entry = self._agent_entry(agent, queue, agent.entries)
                 heappush(heap, entry)
                 if len(heap) > heap.limit:
                     compact_agents(heap)
