@@ -23,7 +23,6 @@ from kefu.core.errors import (
     ValidationFailed,
 )
 from kefu.customers.tables import Customer, Interaction
-from kefu.db.eventlog import EventRecord
 from kefu.tenancy.tables import User
 from kefu.tickets import reports, services
 from kefu.tickets.attachments import attachment_path, store_attachment
@@ -127,20 +126,13 @@ def update_group(group_id: int, body: GroupPatch, ctx: Ctx = Depends(require(MAN
 @router.get("/groups/{group_id}/members", summary="Members of a group with their open orders")
 def list_members(group_id: int, ctx: Ctx = Depends(require(READ))) -> dict[str, Any]:
     group = ctx.scope.get(WorkGroup, group_id, entity="wo_groups")
+    loads = {m.user_id: m for m in services.member_loads(ctx.scope, group.id)}
     rows = ctx.session.execute(
         select(GroupMember, User.display_name, User.job_number)
         .join(User, User.id == GroupMember.user_id)
         .where(GroupMember.tenant_id == ctx.scope.tenant_id, GroupMember.group_id == group.id)
         .order_by(User.job_number)
     ).all()
-    ids = [m.user_id for m, _n, _j in rows]
-    counts = dict(
-        ctx.session.execute(
-            select(WorkOrder.assignee_id, func.count())
-            .where(WorkOrder.assignee_id.in_(ids), WorkOrder.is_open.is_(True))
-            .group_by(WorkOrder.assignee_id)
-        ).all()
-    )
     items = [
         {
             "user_id": m.user_id,
@@ -148,7 +140,7 @@ def list_members(group_id: int, ctx: Ctx = Depends(require(READ))) -> dict[str, 
             "job_number": job,
             "capacity": m.capacity,
             "active": m.active,
-            "open_orders": int(counts.get(m.user_id, 0)),
+            "open_orders": loads[m.user_id].open_orders if m.user_id in loads else 0,
         }
         for m, name, job in rows
     ]
@@ -507,15 +499,7 @@ def add_comment(order_id: int, body: CommentIn, ctx: Ctx = Depends(require(READ)
 @router.get("/{order_id}/timeline", summary="The order's full history (events, oldest first)")
 def timeline(order_id: int, ctx: Ctx = Depends(require(READ))) -> dict[str, Any]:
     order = ctx.scope.get(WorkOrder, order_id, entity="work_orders")
-    rows = ctx.session.scalars(
-        select(EventRecord)
-        .where(
-            EventRecord.tenant_id == ctx.scope.tenant_id,
-            EventRecord.topic == services.order_topic(order.id),
-        )
-        .order_by(EventRecord.id)
-        .limit(1000)
-    ).all()
+    rows = services.timeline(ctx.scope, order)
     items = [
         {"id": r.id, "type": r.type, "at": r.occurred_at.isoformat(), "data": r.data} for r in rows
     ]

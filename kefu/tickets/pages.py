@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from kefu.api.deps import Ctx
 from kefu.core.errors import NotFoundError
 from kefu.customers.tables import Customer, Interaction
-from kefu.db.eventlog import EventRecord
 from kefu.tenancy.tables import User
 from kefu.tickets import reports, services
 from kefu.tickets.api import QueueFilter, list_page, order_query
@@ -249,17 +248,7 @@ def order_page(
             .order_by(OrderAttachment.id)
         )
     )
-    events = list(
-        ctx.session.scalars(
-            select(EventRecord)
-            .where(
-                EventRecord.tenant_id == ctx.scope.tenant_id,
-                EventRecord.topic == services.order_topic(order.id),
-            )
-            .order_by(EventRecord.id)
-            .limit(500)
-        )
-    )
+    events = services.timeline(ctx.scope, order, limit=500)
     members = (
         list(
             ctx.session.execute(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from kefu.core.calendar import BusinessCalendar
 from kefu.core.clock import Clock
 from kefu.core.errors import ConflictError, FieldError, ValidationFailed
+from kefu.db.eventlog import EventRecord
 from kefu.tenancy import Principal, Scoped, tenant_calendar
 from kefu.tickets.model import (
     CATEGORIES,
@@ -77,11 +78,13 @@ __all__ = [
     "create_template",
     "extend_deadline",
     "follow_up",
+    "member_loads",
     "merge_orders",
     "order_topic",
     "resolve_policy",
     "set_members",
     "sla_states",
+    "timeline",
     "update_order",
 ]
 
@@ -441,24 +444,40 @@ def _notify(scope: Scoped, user_id: int | None, order: WorkOrder, kind: str) -> 
     )
 
 
-def _pick_member(scope: Scoped, group_id: int, *, exclude: int | None = None) -> int | None:
-    """The active member of a group with the fewest open orders (one query)."""
+def member_loads(scope: Scoped, group_id: int) -> list[MemberLoad]:
+    """Active members of a group with their open orders and capacity (one query)."""
     open_orders = (
         select(func.count())
         .where(WorkOrder.assignee_id == GroupMember.user_id, WorkOrder.is_open.is_(True))
         .correlate(GroupMember)
         .scalar_subquery()
     )
-    members = scope.session.execute(
+    rows = scope.session.execute(
         select(GroupMember.user_id, GroupMember.capacity, open_orders).where(
             GroupMember.tenant_id == scope.tenant_id,
             GroupMember.group_id == group_id,
             GroupMember.active.is_(True),
         )
     ).all()
-    return choose_member(
-        [MemberLoad(user_id, int(count or 0), capacity) for user_id, capacity, count in members],
-        exclude=exclude,
+    return [MemberLoad(user_id, int(count or 0), capacity) for user_id, capacity, count in rows]
+
+
+def _pick_member(scope: Scoped, group_id: int, *, exclude: int | None = None) -> int | None:
+    return choose_member(member_loads(scope, group_id), exclude=exclude)
+
+
+def timeline(scope: Scoped, order: WorkOrder, limit: int = 1000) -> list[EventRecord]:
+    """The order's recorded events, oldest first (its full history)."""
+    return list(
+        scope.session.scalars(
+            select(EventRecord)
+            .where(
+                EventRecord.tenant_id == scope.tenant_id,
+                EventRecord.topic == order_topic(order.id),
+            )
+            .order_by(EventRecord.id)
+            .limit(limit)
+        )
     )
 
 
