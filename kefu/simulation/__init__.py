@@ -1,6 +1,7 @@
 """Digital twin: the real routing engine in virtual time (see docs/wfm.md, "Digital twin")."""
 
-from kefu.simulation.model import (
+from kefu.simulation.results import METRICS, Estimate, SimulationResult, compare, simulate
+from kefu.simulation.scenario import (
     AgentGroup,
     Distribution,
     QueueDemand,
@@ -12,7 +13,6 @@ from kefu.simulation.model import (
     scenario_from_dict,
     with_strategy,
 )
-from kefu.simulation.results import METRICS, Estimate, SimulationResult, compare, simulate
 from kefu.simulation.simulator import Replication, run_replication
 
 __all__ = [

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kefu.simulation.model import Scenario, ScenarioError, scenario_from_dict
+from kefu.simulation.scenario import Scenario, ScenarioError, scenario_from_dict
 
 console = Console(stderr=True)
 

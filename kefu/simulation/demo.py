@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from kefu.routing import Media, OverflowAction, OverflowStep, QueueConfig
-from kefu.simulation.model import AgentGroup, Distribution, QueueDemand, Scenario, Shift
+from kefu.simulation.scenario import AgentGroup, Distribution, QueueDemand, Scenario, Shift
 
 __all__ = ["demo_scenario"]
 

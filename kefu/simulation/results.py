@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from kefu.simulation.model import Scenario
+from kefu.simulation.scenario import Scenario
 from kefu.simulation.simulator import Replication, run_replication
 
 __all__ = ["METRICS", "Estimate", "SimulationResult", "compare", "simulate"]

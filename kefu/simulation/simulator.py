@@ -23,7 +23,7 @@ import numpy as np
 
 from kefu.core.clock import SimClock
 from kefu.routing import Contact, Media, RoutingEngine, RoutingError, RoutingEvent
-from kefu.simulation.model import AgentGroup, Scenario
+from kefu.simulation.scenario import AgentGroup, Scenario
 
 __all__ = ["Replication", "TwinClock", "run_replication"]
 

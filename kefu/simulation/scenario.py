@@ -1,7 +1,7 @@
 """Digital-twin scenarios: the center as configured (queues, agents, schedules) plus demand.
 
 A :class:`Scenario` reuses the routing engine's own configuration objects
-(:class:`~kefu.routing.model.QueueConfig`, :class:`~kefu.routing.model.AgentProfile` fields), adds
+(:class:`~kefu.routing.QueueConfig`, :class:`~kefu.routing.AgentProfile` fields), adds
 what the live system gets from the outside world (arrivals, handle times, customer patience,
 agent schedules) and is plain data: :func:`scenario_from_dict` reads the JSON form used by
 ``kefu simulate --scenario FILE.json``. Times inside a scenario are seconds from ``start``.
@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from kefu.core.clock import ensure_utc
-from kefu.routing.model import (
+from kefu.routing import (
     AgentProfile,
     Media,
     OverflowStep,
     QueueConfig,
+    RoutingError,
     ServiceLevel,
     SlaStep,
     Strategy,
@@ -371,8 +372,6 @@ def _queue_config(raw: Mapping[str, Any]) -> QueueConfig:
 
 def scenario_from_dict(raw: Mapping[str, Any]) -> Scenario:
     """Build a scenario from its JSON form (see docs/wfm.md, "Digital twin")."""
-    from kefu.routing.errors import RoutingError
-
     try:
         queues = []
         for i, q in enumerate(raw["queues"]):
