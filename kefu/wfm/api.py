@@ -12,15 +12,17 @@ from kefu.api.deps import Ctx, require
 from kefu.api.schemas import Page
 from kefu.core.errors import ValidationFailed
 from kefu.routing.tables import AgentSkill, QueueConfig, Skill
-from kefu.tenancy import Scoped
+from kefu.tenancy import Scoped, user_in_tenant
 from kefu.tenancy.tables import Team, User
 from kefu.wfm import services
 from kefu.wfm.roster import AgentProfile
 from kefu.wfm.schemas import (
+    AgentSettingsIn,
     DecisionIn,
     ForecastIn,
     ForecastOut,
     FromEventsIn,
+    PreferencesIn,
     RequestIn,
     RequestOut,
     ScheduleIn,
@@ -258,10 +260,59 @@ def list_requests(
 def decide(
     request_id: int, body: DecisionIn, ctx: Ctx = Depends(require("wfm.approve"))
 ) -> WfmRequest:
-    profiles = {int(p.id): p for p in agent_profiles(ctx.scope)}
+    profiles = {int(p.id): p for p in services.with_settings(ctx.scope, agent_profiles(ctx.scope))}
     request = services.decide_request(ctx.scope, request_id, body.approve, body.note, profiles)
     ctx.commit()
     return request
+
+
+# --- contracts and preferences ----------------------------------------------------------------
+
+
+@router.get("/agents", summary="Agents with their contract limits and preferences")
+def agents(ctx: Ctx = Depends(require("wfm.read"))) -> list[dict[str, Any]]:
+    names = user_names(ctx.scope)
+    jobs = job_numbers(ctx.scope)
+    teams = team_names(ctx.scope)
+    stored = services.settings_of(ctx.scope)
+    out = []
+    for p in services.with_settings(ctx.scope, agent_profiles(ctx.scope)):
+        uid = int(p.id)
+        out.append(
+            {
+                "user_id": uid,
+                "name": names.get(uid, ""),
+                "job_number": jobs.get(uid, ""),
+                "team": teams.get(p.id, ""),
+                "skills": sorted(p.skills),
+                "min_hours": p.min_hours,
+                "max_hours": p.max_hours,
+                "max_consecutive_days": p.max_consecutive_days,
+                "avoid_nights": p.avoid_nights,
+                "start_window": list(p.start_window) if p.start_window else None,
+                "preferred_days_off": sorted(p.preferred_days_off),
+                "customised": uid in stored,
+            }
+        )
+    return out
+
+
+@router.put("/agents/{user_id}/settings", summary="Contract limits and preferences of an agent")
+def agent_settings(
+    user_id: int, body: AgentSettingsIn, ctx: Ctx = Depends(require("wfm.plan"))
+) -> dict[str, Any]:
+    user_in_tenant(ctx.scope, user_id)
+    services.update_settings(ctx.scope, user_id, body.model_dump(exclude_unset=True))
+    ctx.commit()
+    return services.settings_of(ctx.scope)[user_id]
+
+
+@router.put("/me/preferences", summary="My shift preferences")
+def my_preferences(body: PreferencesIn, ctx: Ctx = Depends(require("wfm.own"))) -> dict[str, Any]:
+    uid = ctx.scope.principal.user_id
+    services.update_settings(ctx.scope, uid, body.model_dump(exclude_unset=True))
+    ctx.commit()
+    return services.settings_of(ctx.scope)[uid]
 
 
 # --- intraday --------------------------------------------------------------------------------

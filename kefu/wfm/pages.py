@@ -122,4 +122,15 @@ def my_schedule(ctx: Ctx = Depends(page_ctx("wfm.own"))) -> Response:
             .limit(20)
         )
     )
-    return render(ctx.request, "wfm_my.html", ctx, shifts=shifts, requests=requests, today=today)
+    prefs = services.settings_of(ctx.scope).get(
+        ctx.scope.principal.user_id, {"avoid_nights": False, "preferred_days_off": []}
+    )
+    return render(
+        ctx.request,
+        "wfm_my.html",
+        ctx,
+        shifts=shifts,
+        requests=requests,
+        today=today,
+        prefs=prefs,
+    )

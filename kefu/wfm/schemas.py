@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 from kefu.api.schemas import Input, Output
 
 __all__ = [
+    "AgentSettingsIn",
     "DecisionIn",
     "ForecastIn",
     "ForecastOut",
     "FromEventsIn",
+    "PreferencesIn",
     "RequestIn",
     "RequestOut",
     "ScheduleIn",
@@ -94,6 +96,26 @@ class RequestOut(Output):
     decided_at: datetime | None
     note: str
     created_at: datetime
+
+
+class PreferencesIn(Input):
+    avoid_nights: bool | None = None
+    start_earliest_min: int | None = Field(default=None, ge=0, lt=1440)
+    start_latest_min: int | None = Field(default=None, ge=0, lt=1440)
+    preferred_days_off: list[int] | None = Field(default=None, max_length=7)
+
+    @field_validator("preferred_days_off")
+    @classmethod
+    def _weekdays(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(not 0 <= d <= 6 for d in value):
+            raise ValueError("weekdays are 0 (Monday) .. 6 (Sunday)")
+        return value
+
+
+class AgentSettingsIn(PreferencesIn):
+    min_hours: float | None = Field(default=None, ge=0, le=84)
+    max_hours: float | None = Field(default=None, gt=0, le=84)
+    max_consecutive_days: int | None = Field(default=None, ge=1, le=13)
 
 
 class DecisionIn(Input):

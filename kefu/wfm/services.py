@@ -37,7 +37,14 @@ from kefu.wfm.schedule import (
     required_staff,
     solve_schedule,
 )
-from kefu.wfm.tables import WfmForecast, WfmHistory, WfmRequest, WfmSchedule, WfmShift
+from kefu.wfm.tables import (
+    WfmAgentSettings,
+    WfmForecast,
+    WfmHistory,
+    WfmRequest,
+    WfmSchedule,
+    WfmShift,
+)
 
 __all__ = [
     "adherence_report",
@@ -54,7 +61,10 @@ __all__ = [
     "my_shifts",
     "record_history_from_events",
     "roster_grid",
+    "settings_of",
     "store_history",
+    "update_settings",
+    "with_settings",
 ]
 
 
@@ -566,7 +576,7 @@ def build_roster(scope: Scoped, schedule_id: int, agents: Sequence[AgentProfile]
     )
     profiles = [
         _history_profile(scope, a, schedule.week_start, zone)
-        for a in agents
+        for a in with_settings(scope, agents)
         if int(a.id) not in busy
     ]
     roster = assign_roster([line for line, _ in lines.values()], profiles)
@@ -1038,4 +1048,79 @@ def intraday_view(scope: Scoped, queue: str, day: date | None = None) -> dict[st
         "required": [int(v) if i >= elapsed else None for i, v in enumerate(required)],
         "scheduled": on_phone,
         "gap": [(on_phone[i] - int(required[i])) if i >= elapsed else None for i in range(slots)],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Contracts and preferences
+
+
+def _settings_row(scope: Scoped, user_id: int) -> WfmAgentSettings:
+    row = scope.session.scalars(
+        scope.select(WfmAgentSettings).where(WfmAgentSettings.user_id == user_id)
+    ).first()
+    if row is None:
+        row = scope.add(WfmAgentSettings(user_id=user_id, preferred_days_off=[]))
+    return row
+
+
+def update_settings(scope: Scoped, user_id: int, values: Mapping[str, Any]) -> WfmAgentSettings:
+    """Set contract limits and/or preferences of one agent (the caller checked who may)."""
+    row = _settings_row(scope, user_id)
+    for key, value in values.items():
+        setattr(row, key, list(value) if key == "preferred_days_off" else value)
+    lo, hi = row.start_earliest_min, row.start_latest_min
+    if (lo is None) != (hi is None) or (lo is not None and hi is not None and lo > hi):
+        raise ValidationFailed(
+            errors=[
+                FieldError("start_latest_min", "error.wfm.start_window", earliest=lo, latest=hi)
+            ]
+        )
+    if row.min_hours > row.max_hours:
+        raise ValidationFailed(errors=[FieldError("min_hours", "error.wfm.hours_range")])
+    scope.session.flush()
+    scope.emit("wfm_agent_settings_changed", "wfm", {"user_id": user_id})
+    return row
+
+
+def with_settings(scope: Scoped, profiles: Sequence[AgentProfile]) -> list[AgentProfile]:
+    """Profiles with each agent's stored contract limits and preferences applied."""
+    rows = {r.user_id: r for r in scope.session.scalars(scope.select(WfmAgentSettings))}
+    out: list[AgentProfile] = []
+    for p in profiles:
+        row = rows.get(int(p.id))
+        if row is None:
+            out.append(p)
+            continue
+        window = (
+            (row.start_earliest_min, row.start_latest_min)
+            if row.start_earliest_min is not None and row.start_latest_min is not None
+            else None
+        )
+        out.append(
+            replace(
+                p,
+                min_hours=row.min_hours,
+                max_hours=row.max_hours,
+                max_consecutive_days=row.max_consecutive_days,
+                avoid_nights=row.avoid_nights,
+                start_window=window,
+                preferred_days_off=frozenset(int(d) for d in row.preferred_days_off or []),
+            )
+        )
+    return out
+
+
+def settings_of(scope: Scoped) -> dict[int, dict[str, Any]]:
+    return {
+        r.user_id: {
+            "min_hours": r.min_hours,
+            "max_hours": r.max_hours,
+            "max_consecutive_days": r.max_consecutive_days,
+            "avoid_nights": r.avoid_nights,
+            "start_earliest_min": r.start_earliest_min,
+            "start_latest_min": r.start_latest_min,
+            "preferred_days_off": list(r.preferred_days_off or []),
+        }
+        for r in scope.session.scalars(scope.select(WfmAgentSettings))
     }

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.db.base import Base, BigId, JsonData, TenantOwned, UTCDateTime
 
-__all__ = ["WfmForecast", "WfmHistory", "WfmRequest", "WfmSchedule", "WfmShift"]
+__all__ = [
+    "WfmAgentSettings",
+    "WfmForecast",
+    "WfmHistory",
+    "WfmRequest",
+    "WfmSchedule",
+    "WfmShift",
+]
 
 
 class WfmHistory(TenantOwned, Base):
@@ -115,3 +122,20 @@ class WfmRequest(TenantOwned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WfmAgentSettings(TenantOwned, Base):
+    """An agent's contract limits (set by planners) and preferences (set by the agent)."""
+
+    __tablename__ = "wfm_agent_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    min_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    max_hours: Mapped[float] = mapped_column(Float, default=40.0)
+    max_consecutive_days: Mapped[int] = mapped_column(Integer, default=6)
+    avoid_nights: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_earliest_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start_latest_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    preferred_days_off: Mapped[list[int]] = mapped_column(JsonData, default=list)

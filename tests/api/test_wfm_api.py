@@ -314,3 +314,35 @@ def test_intraday_reforecast_and_staffing_gap(app, world, container, clock) -> N
     assert all(after["required"][h] >= before["required"][h] for h in busy)
     assert any(after["required"][h] > before["required"][h] for h in busy)
     assert after["gap"][15] == after["scheduled"][15] - after["required"][15]
+
+
+def test_contracts_and_preferences_shape_the_roster(app, world, clock) -> None:
+    planner, _, _, schedule, monday = _plan(app, world, clock)
+    agent_id = world.users[Role.AGENT].id
+    agent = login(app, world.username(Role.AGENT))
+    mine = agent.put(
+        "/api/v1/wfm/me/preferences", json={"avoid_nights": True, "preferred_days_off": [5, 6]}
+    )
+    assert mine.status_code == 200 and mine.json()["preferred_days_off"] == [5, 6]
+    assert (
+        agent.put(f"/api/v1/wfm/agents/{agent_id}/settings", json={"max_hours": 60}).status_code
+        == 403
+    )
+    bad = agent.put("/api/v1/wfm/me/preferences", json={"start_earliest_min": 600})
+    assert bad.status_code == 422
+    assert (
+        planner.put(f"/api/v1/wfm/agents/{agent_id}/settings", json={"max_hours": 30}).status_code
+        == 200
+    )
+    listed = {a["user_id"]: a for a in planner.get("/api/v1/wfm/agents").json()}
+    assert listed[agent_id]["max_hours"] == 30 and listed[agent_id]["avoid_nights"] is True
+    roster = planner.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster").json()
+    shifts = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()
+    full_time_open = [
+        why
+        for why in roster["open_lines"].values()
+        if any("exceeds the contract's 30 h" in w for w in why)
+    ]
+    assert full_time_open  # the 40 h lines are barred by the 30 h contract
+    if shifts:  # a part-time line fits
+        assert all(s["template"] == "part" for s in shifts)
