@@ -172,6 +172,8 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.desk.pages import router as desk_pages
     from kefu.realtime.ws import router as ws_router
     from kefu.routing.api import router as routing_router
+    from kefu.knowledge.api import router as knowledge_router
+    from kefu.knowledge.pages import router as knowledge_pages
     from kefu.tenancy.api import router as tenancy_router
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.pages import router as tickets_pages
@@ -181,6 +183,7 @@ def _mount_routes(app: FastAPI) -> None:
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)
+    v1.include_router(knowledge_router)
     v1.include_router(tickets_router)
     v1.include_router(routing_router)
     v1.include_router(webchat_router)
@@ -189,6 +192,7 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(wfm_router)
     app.include_router(health_router)
     app.include_router(v1)
+    app.include_router(knowledge_pages)
     app.include_router(tickets_pages)
     app.include_router(wfm_pages)
     app.include_router(webchat_pages)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.clock import Clock
 from kefu.customers.tables import Customer, Interaction
+from kefu.knowledge.demo import seed_knowledge
 from kefu.desk.demo import seed_desk
 from kefu.routing.tables import AgentSkill, QueueConfig, Skill
 from kefu.tenancy.security import hash_password
@@ -206,6 +207,7 @@ def seed_demo(
                 )
             )
 
+    seed_knowledge(session, clock, tid, named["kb"].id)  # kefu/knowledge/demo.py
     progress("customers and their history")
     for _ in range(300):
         customer = Customer(

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, MetaData
 
 import kefu.channels.webchat.tables  # noqa: F401 - registers the web chat tables
 import kefu.customers.tables
+import kefu.knowledge.tables
 import kefu.desk.tables  # noqa: F401 - registers the agent desktop tables
 import kefu.routing.tables
 import kefu.tenancy.tables
@@ -22,7 +23,7 @@ from kefu.db.eventlog import EventRecord
 
 __all__ = ["alembic_config", "drift", "metadata", "upgrade"]
 
-_ = (kefu.customers.tables, kefu.routing.tables, kefu.tenancy.tables, EventRecord)
+_ = (kefu.customers.tables, kefu.knowledge.tables, kefu.routing.tables, kefu.tenancy.tables, EventRecord)
 metadata: MetaData = Base.metadata
 MIGRATIONS = Path(__file__).parent / "db" / "migrations"
 

@@ -112,6 +112,44 @@ ROLE_PERMISSIONS = {
 }
 
 
+# Knowledge base (issue 9): who reads, asks, answers, edits, reviews, announces and reports.
+_KNOWLEDGE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: frozenset({"knowledge.read", "knowledge.question"}),
+    Role.TEAM_LEADER: frozenset(
+        {"knowledge.read", "knowledge.question", "knowledge.announce", "knowledge.report"}
+    ),
+    Role.DUTY_MANAGER: frozenset(
+        {"knowledge.read", "knowledge.answer", "knowledge.announce", "knowledge.report"}
+    ),
+    Role.QA: frozenset({"knowledge.read"}),
+    Role.BACKOFFICE: frozenset({"knowledge.read", "knowledge.answer"}),
+    Role.KB_EDITOR: frozenset(
+        {
+            "knowledge.read",
+            "knowledge.review",
+            "knowledge.answer",
+            "knowledge.announce",
+            "knowledge.report",
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {
+            "knowledge.read",
+            "knowledge.question",
+            "knowledge.edit",
+            "knowledge.review",
+            "knowledge.answer",
+            "knowledge.announce",
+            "knowledge.report",
+        }
+    ),
+}
+ROLE_PERMISSIONS = {
+    role: granted | _KNOWLEDGE_PERMISSIONS.get(role, frozenset())
+    for role, granted in ROLE_PERMISSIONS.items()
+}
+
+
 def permissions_for(
     roles: frozenset[Role] | set[Role], *, superadmin: bool = False
 ) -> frozenset[str]:
@@ -157,6 +195,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("team", "/team", "agents.supervise"),
     NavItem("wallboard", "/wallboard", "agents.supervise"),
     NavItem("customers", "/customers", "customers.read"),
+    NavItem("knowledge", "/knowledge", "knowledge.read"),
+    NavItem("knowledge_edit", "/knowledge/editor", "knowledge.edit"),
     NavItem("workorders", "/workorders", "workorders.read"),
     NavItem("workorder_reports", "/workorders/reports", "workorders.report"),
     NavItem("wfm_plan", "/wfm", "wfm.read"),

@@ -555,6 +555,121 @@ ATTACKS.update(
     }
 )
 
+# --- knowledge -----------------------------------------------------------------------------
+
+_KB: dict[int, dict[str, int]] = {}
+
+
+def _kb_victims(client: TestClient, world: World) -> dict[str, int]:
+    """Tenant B's module, article (two versions), tip, announcement and question."""
+    if world.tenant_id not in _KB:
+        kb = "/api/v1/knowledge"
+        mark = world.code
+        module = client.post(f"{kb}/modules", json={"name": f"{mark} 模块"}).json()["id"]
+        article = client.post(
+            f"{kb}/articles",
+            json={
+                "title": f"{mark} 流量包",
+                "body": f"{mark} 答案",
+                "module_id": module,
+                "status": "published",
+            },
+        ).json()["id"]
+        client.patch(f"{kb}/articles/{article}", json={"version": 1, "body": f"{mark} 新答案"})
+        tip = client.post(f"{kb}/articles/{article}/tips", json={"body": f"{mark} 技巧"})
+        notice = client.post(
+            f"{kb}/announcements", json={"title": f"{mark}", "importance": "urgent"}
+        )
+        question = client.post(
+            f"{kb}/questions", json={"text": f"{mark} 问题", "module_id": module}
+        )
+        _KB[world.tenant_id] = {
+            "kb_module": module,
+            "kb_article": article,
+            "kb_tip": tip.json()["id"],
+            "kb_announcement": notice.json()["id"],
+            "kb_question": question.json()["id"],
+        }
+    return _KB[world.tenant_id]
+
+
+for _key in ("kb_module", "kb_article", "kb_tip", "kb_announcement", "kb_question"):
+    VICTIMS[_key] = lambda client, world, key=_key: _kb_victims(client, world)[key]
+_KA = "/api/v1/knowledge/articles/{article_id}"
+ATTACKS.update(
+    {
+        ("get", "/api/v1/knowledge/articles"): Attack(expect=(200,)),
+        ("post", "/api/v1/knowledge/articles"): Attack(
+            expect=(422,), body={"title": "mine", "module_id": "@kb_module"}
+        ),
+        ("get", _KA): Attack(ids={"article_id": "kb_article"}),
+        ("patch", _KA): Attack(ids={"article_id": "kb_article"}, body={"version": 1, "title": "x"}),
+        ("delete", _KA): Attack(ids={"article_id": "kb_article"}),
+        **{
+            ("post", f"{_KA}/{action}"): Attack(ids={"article_id": "kb_article"}, body={})
+            for action in ("submit", "approve", "reject", "archive", "restore")
+        },
+        ("get", f"{_KA}/versions"): Attack(ids={"article_id": "kb_article"}),
+        ("get", f"{_KA}/diff"): Attack(ids={"article_id": "kb_article"}),
+        ("post", f"{_KA}/rollback"): Attack(
+            ids={"article_id": "kb_article"}, body={"version": 2, "to_version": 1}
+        ),
+        ("post", f"{_KA}/feedback"): Attack(
+            ids={"article_id": "kb_article"}, body={"helpful": True}
+        ),
+        ("get", f"{_KA}/tips"): Attack(ids={"article_id": "kb_article"}),
+        ("post", f"{_KA}/tips"): Attack(ids={"article_id": "kb_article"}, body={"body": "x"}),
+        ("get", "/api/v1/knowledge/search"): Attack(expect=(200,)),
+        ("get", "/api/v1/knowledge/analytics"): Attack(expect=(200,)),
+        ("get", "/api/v1/knowledge/dictionary"): Attack(expect=(200,)),
+        ("put", "/api/v1/knowledge/dictionary"): Attack(expect=(200,), body={"words": ["流量包"]}),
+        ("get", "/api/v1/knowledge/export"): Attack(expect=(200,)),
+        ("post", "/api/v1/knowledge/import"): Attack(expect=(422,)),
+        ("get", "/api/v1/knowledge/modules"): Attack(expect=(200,)),
+        ("post", "/api/v1/knowledge/modules"): Attack(
+            expect=(422,), body={"name": "mine", "parent_id": "@kb_module"}
+        ),
+        ("get", "/api/v1/knowledge/modules/{item_id}"): Attack(ids={"item_id": "kb_module"}),
+        ("patch", "/api/v1/knowledge/modules/{item_id}"): Attack(
+            ids={"item_id": "kb_module"}, body={"name": "x"}
+        ),
+        ("delete", "/api/v1/knowledge/modules/{item_id}"): Attack(ids={"item_id": "kb_module"}),
+        ("get", "/api/v1/knowledge/tips"): Attack(expect=(200,)),
+        ("post", "/api/v1/knowledge/tips/{tip_id}/review"): Attack(
+            ids={"tip_id": "kb_tip"}, body={"publish": True}
+        ),
+        ("get", "/api/v1/knowledge/announcements"): Attack(expect=(200,)),
+        ("post", "/api/v1/knowledge/announcements"): Attack(
+            expect=(422,), body={"title": "mine", "audience_teams": ["@team"]}
+        ),
+        ("get", "/api/v1/knowledge/announcements/pending"): Attack(expect=(200,)),
+        **{
+            (method, f"/api/v1/knowledge/announcements/{{announcement_id}}{tail}"): Attack(
+                ids={"announcement_id": "kb_announcement"}
+            )
+            for method, tail in (
+                ("delete", ""),
+                ("post", "/read"),
+                ("post", "/ack"),
+                ("get", "/report"),
+            )
+        },
+        ("post", "/api/v1/knowledge/questions"): Attack(
+            expect=(422,), body={"text": "mine", "module_id": "@kb_module"}
+        ),
+        ("get", "/api/v1/knowledge/questions"): Attack(expect=(200,)),
+        ("get", "/api/v1/knowledge/questions/{question_id}"): Attack(
+            ids={"question_id": "kb_question"}
+        ),
+        ("post", "/api/v1/knowledge/questions/{question_id}/answer"): Attack(
+            ids={"question_id": "kb_question"}, body={"answer": "x"}
+        ),
+        ("post", "/api/v1/knowledge/bot/answer"): Attack(
+            expect=(200,), body={"question": "流量包"}
+        ),
+    }
+)
+
 # Patching a victim's object with a reference into the attacker's own tenant is refused too.
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 

@@ -27,6 +27,8 @@ def test_admin_sees_admin_navigation_and_real_data(page: Page) -> None:
         "team",
         "wallboard",
         "customers",
+        "knowledge",
+        "knowledge_edit",
         "workorders",
         "workorder_reports",
         "wfm_plan",
@@ -48,7 +50,15 @@ def test_admin_sees_admin_navigation_and_real_data(page: Page) -> None:
 
 def test_agent_sees_only_agent_navigation(page: Page) -> None:
     sign_in(page, "agent", "kefu-agent")
-    assert _nav(page) == ["home", "workspace", "desk", "customers", "workorders", "wfm_my"]
+    assert _nav(page) == [
+        "home",
+        "workspace",
+        "desk",
+        "customers",
+        "knowledge",
+        "workorders",
+        "wfm_my",
+    ]
     page.click("a[data-nav=workspace]")
     expect(page.locator("#job-number")).to_have_text("1001")
     expect(page.locator("#my-team")).to_have_text("武汉一班")
@@ -63,19 +73,22 @@ def test_each_role_gets_its_own_navigation(page: Page) -> None:
             "team",
             "wallboard",
             "customers",
+            "knowledge",
             "workorders",
             "workorder_reports",
             "wfm_plan",
             "wfm_my",
             "users",
         ],
-        "qa": ["home", "workorders", "users"],
+        "qa": ["home", "knowledge", "workorders", "users"],
         "viewer": ["home", "workorder_reports"],
         "platform": [
             "home",
             "team",
             "wallboard",
             "customers",
+            "knowledge",
+            "knowledge_edit",
             "workorders",
             "workorder_reports",
             "wfm_plan",
