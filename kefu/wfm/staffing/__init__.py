@@ -1,0 +1,1 @@
+"""Staffing calculator: required agents per interval (calc.py, pure), its API and page."""
