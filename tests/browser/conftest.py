@@ -38,6 +38,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "KEFU_DATABASE_URL": f"sqlite:///{var / 'kefu.db'}",
         "KEFU_LOG_LEVEL": "warning",
         "KEFU_EVENT_BUS_URL": "",
+        "KEFU_DEMO_SIMULATION": "0",  # deterministic: no simulated customers or agents
     }
     port = free_port()
     proc = subprocess.Popen(
