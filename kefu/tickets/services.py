@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -104,18 +104,21 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-_CALENDARS: dict[int, tuple[float, BusinessCalendar]] = {}
+_CALENDARS: dict[tuple[str, int], tuple[float, BusinessCalendar]] = {}
 CALENDAR_TTL_S = 60.0  # a tenant's new holiday reaches running SLA math within a minute
 
 
 def _calendar(scope: Scoped) -> BusinessCalendar:
     """The tenant's business calendar, cached per process for ``CALENDAR_TTL_S`` seconds."""
     now = time.monotonic()
-    cached = _CALENDARS.get(scope.tenant_id)
+    bind = scope.session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    key = (str(engine.url), scope.tenant_id)  # one database, one tenant
+    cached = _CALENDARS.get(key)
     if cached is not None and now - cached[0] < CALENDAR_TTL_S:
         return cached[1]
     calendar = tenant_calendar(scope.session, scope.tenant_id)
-    _CALENDARS[scope.tenant_id] = (now, calendar)
+    _CALENDARS[key] = (now, calendar)
     return calendar
 
 
