@@ -180,6 +180,10 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.web.pages import mount_web
     from kefu.wfm.api import router as wfm_router
     from kefu.wfm.pages import router as wfm_pages
+    from kefu.wfm.staffing.api import pages as staffing_pages
+    from kefu.wfm.staffing.api import router as staffing_router
+    from kefu.simulation.api import pages as simulation_pages
+    from kefu.simulation.api import router as simulation_router
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)
@@ -190,11 +194,15 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(desk_router)
     v1.include_router(ws_router)
     v1.include_router(wfm_router)
+    v1.include_router(staffing_router)
+    v1.include_router(simulation_router)
     app.include_router(health_router)
     app.include_router(v1)
     app.include_router(knowledge_pages)
     app.include_router(tickets_pages)
     app.include_router(wfm_pages)
+    app.include_router(staffing_pages)
+    app.include_router(simulation_pages)
     app.include_router(webchat_pages)
     app.include_router(desk_pages)
     mount_web(app)

@@ -201,6 +201,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("workorder_reports", "/workorders/reports", "workorders.report"),
     NavItem("wfm_plan", "/wfm", "wfm.read"),
     NavItem("wfm_my", "/wfm/my", "wfm.own"),
+    NavItem("wfm_staffing", "/wfm/staffing", "wfm.plan"),
+    NavItem("simulation", "/simulation", "wfm.plan"),
     NavItem("users", "/admin/users", "users.read"),
     NavItem("org", "/admin/org", "org.manage"),
     NavItem("audit", "/admin/audit", "audit.read"),

@@ -501,6 +501,28 @@ ATTACKS.update(
     }
 )
 
+# --- staffing calculator and simulation runs (issue 6) -------------------------------------------
+
+
+def _victim_simulation(client: TestClient, _world: World) -> dict[str, Any]:
+    run = client.post("/api/v1/simulation/runs", json={"replications": 1})
+    assert run.status_code == 202, run.text
+    return {"run": run.json()["id"]}
+
+
+VICTIMS["simulation"] = _victim_simulation
+_STAFFING_BODY = {"intervals": [{"start": "2026-03-02T09:00:00+08:00", "calls": 50}], "aht_s": 200}
+ATTACKS.update(
+    {
+        # pure calculations on the caller's own input: nothing of tenant B to reach
+        ("post", "/api/v1/wfm/staffing"): Attack(expect=(200,), body=_STAFFING_BODY),
+        ("post", "/api/v1/wfm/staffing/export"): Attack(expect=(200,), body=_STAFFING_BODY),
+        ("post", "/api/v1/simulation/runs"): Attack(expect=(422,), body={"replications": 0}),
+        ("get", "/api/v1/simulation/runs"): Attack(expect=(200,)),
+        ("get", "/api/v1/simulation/runs/{run_id}"): Attack(ids={"run_id": "simulation.run"}),
+    }
+)
+
 # --- agent desk and wallboard -------------------------------------------------------------------
 
 
