@@ -19,6 +19,7 @@ from kefu.wfm.roster import AgentProfile
 from kefu.wfm.schemas import (
     AgentSettingsIn,
     DecisionIn,
+    EvaluateIn,
     ForecastIn,
     ForecastOut,
     FromEventsIn,
@@ -204,6 +205,18 @@ def build_roster(schedule_id: int, ctx: Ctx = Depends(require("wfm.plan"))) -> d
     summary = services.build_roster(ctx.scope, schedule_id, agent_profiles(ctx.scope))
     ctx.commit()
     return summary
+
+
+@router.post(
+    "/schedules/{schedule_id}/evaluate",
+    summary="Predicted service level per interval of one day, by the digital twin",
+)
+def evaluate(
+    schedule_id: int, body: EvaluateIn, ctx: Ctx = Depends(require("wfm.plan"))
+) -> dict[str, Any]:
+    result = services.evaluate_schedule(ctx.scope, schedule_id, body.day, body.replications)
+    ctx.commit()
+    return result
 
 
 @router.get("/schedules/{schedule_id}/roster", summary="The roster grid, grouped by team")

@@ -12,6 +12,7 @@ from kefu.api.schemas import Input, Output
 __all__ = [
     "AgentSettingsIn",
     "DecisionIn",
+    "EvaluateIn",
     "ForecastIn",
     "ForecastOut",
     "FromEventsIn",
@@ -116,6 +117,11 @@ class AgentSettingsIn(PreferencesIn):
     min_hours: float | None = Field(default=None, ge=0, le=84)
     max_hours: float | None = Field(default=None, gt=0, le=84)
     max_consecutive_days: int | None = Field(default=None, ge=1, le=13)
+
+
+class EvaluateIn(Input):
+    day: int = Field(default=0, ge=0, le=6)
+    replications: int = Field(default=5, ge=1, le=20)
 
 
 class DecisionIn(Input):

@@ -54,6 +54,7 @@ __all__ = [
     "create_schedule",
     "decide_request",
     "default_templates",
+    "evaluate_schedule",
     "forecast_view",
     "history_summary",
     "import_history",
@@ -428,6 +429,7 @@ def create_schedule(
                 "required": result.required.tolist(),
                 "scheduled": result.scheduled.tolist(),
                 "forecast": np.round(volumes, 2).tolist(),
+                "aht": np.round(aht, 1).tolist(),
                 "tours": [
                     {
                         "pattern": list(t.pattern),
@@ -1123,4 +1125,100 @@ def settings_of(scope: Scoped) -> dict[int, dict[str, Any]]:
             "preferred_days_off": list(r.preferred_days_off or []),
         }
         for r in scope.session.scalars(scope.select(WfmAgentSettings))
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation with the digital twin
+
+
+def evaluate_schedule(
+    scope: Scoped, schedule_id: int, day: int, replications: int = 5, seed: int = 1
+) -> dict[str, Any]:
+    """Predicted service level per interval of one day of a schedule, as staffed.
+
+    The digital twin (``kefu.simulation``: the real routing engine in virtual time) runs the
+    day's forecast contacts (time-varying Poisson, exponential handle times with the forecast
+    AHT, the schedule's patience if any) against the agents on the phones per interval, less
+    the in-centre shrinkage. Erlang C/A for the same interval is given beside it.
+    """
+    from kefu.routing import Media, QueueConfig, ServiceLevel
+    from kefu.simulation import AgentGroup, Distribution, QueueDemand, Scenario, simulate
+    from kefu.wfm.erlang import erlang_a, service_level
+
+    schedule = scope.get(WfmSchedule, schedule_id, entity="wfm_schedule")
+    if not 0 <= day <= 6:
+        raise ValidationFailed(errors=[FieldError("day", "error.field.invalid", value=day)])
+    result = schedule.result
+    params = schedule.params
+    interval = schedule.interval_min
+    volumes = [float(v) for v in result["forecast"][day]]
+    ahts = result.get("aht", [[None] * len(volumes)] * 7)[day]
+    weights = [(v, a) for v, a in zip(volumes, ahts, strict=True) if a and v > 0]
+    aht = sum(v * a for v, a in weights) / sum(v for v, _ in weights) if weights else 300.0
+    shrink = float(params.get("shrinkage", 0.0))
+    agents = [math.floor(n * (1.0 - shrink) + 1e-9) for n in result["scheduled"][day]]
+    target = float(params.get("target", 0.8))
+    threshold = float(params.get("threshold_s", 20.0))
+    patience = params.get("patience_s")
+    queue = QueueDemand(
+        config=QueueConfig(
+            queue_id=schedule.queue,
+            tenant_id="wfm",
+            media=(Media.VOICE,),
+            wrap_up_s=0.0,
+            service_level=ServiceLevel(target=target, threshold_s=threshold),
+        ),
+        volumes=tuple(volumes),
+        handle=Distribution.exponential(aht),
+        patience=Distribution.exponential(float(patience) if patience else math.inf),
+    )
+    group = AgentGroup(name="scheduled", count=max([*agents, 0]), staffing=tuple(agents))
+    scenario = Scenario(
+        queues=(queue,),
+        agents=(group,),
+        start=datetime.combine(
+            schedule.week_start + timedelta(days=day), time(0), tzinfo=ZoneInfo(schedule.timezone)
+        ),
+        interval_s=60 * interval,
+        intervals=len(volumes),
+        name=f"schedule {schedule.id} day {day}",
+    )
+    sim = simulate(scenario, replications=replications, seed=seed)
+    rows = [r for r in sim.rows() if r["queue"] == schedule.queue]
+    erlang: list[float | None] = []
+    for v, n in zip(volumes, agents, strict=True):
+        load = v * aht / (60.0 * interval)
+        if v <= 0:
+            erlang.append(None)
+        elif patience:
+            erlang.append(
+                erlang_a(load, n, aht, float(patience), threshold).service_level if n > 0 else 0.0
+            )
+        else:
+            erlang.append(service_level(load, n, aht, threshold) if n > load else 0.0)
+    whole = sim.estimate("sl_f3", queue_id=schedule.queue)
+    scope.emit("wfm_schedule_evaluated", "wfm", {"schedule_id": schedule.id, "day": day})
+
+    def num(x: Any) -> float | None:
+        return None if x is None or not math.isfinite(float(x)) else round(float(x), 4)
+
+    return {
+        "schedule_id": schedule.id,
+        "day": day,
+        "replications": replications,
+        "aht_s": round(aht, 1),
+        "labels": [
+            f"{(k * interval) // 60:02d}:{(k * interval) % 60:02d}" for k in range(len(volumes))
+        ],
+        "volumes": volumes,
+        "agents": agents,
+        "sl_twin": [num(r["sl_f3"]) if v > 0 else None for r, v in zip(rows, volumes, strict=True)],
+        "sl_twin_ci": [
+            num(r["sl_f3_ci"]) if v > 0 else None for r, v in zip(rows, volumes, strict=True)
+        ],
+        "sl_erlang": [num(x) for x in erlang],
+        "day_sl": num(whole.mean),
+        "day_sl_ci": num(whole.ci),
+        "target": target,
     }

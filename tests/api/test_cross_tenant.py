@@ -482,6 +482,9 @@ ATTACKS.update(
         ("get", f"{_WFM}/schedules/{{schedule_id}}/roster"): Attack(
             ids={"schedule_id": "wfm.schedule"}
         ),
+        ("post", f"{_WFM}/schedules/{{schedule_id}}/evaluate"): Attack(
+            ids={"schedule_id": "wfm.schedule"}, body={"day": 0, "replications": 1}
+        ),
         ("get", f"{_WFM}/me/shifts"): Attack(expect=(200,), role=_AGENT),
         ("post", f"{_WFM}/requests"): Attack(
             role=_AGENT, body={"kind": "leave", "shift_id": "@wfm.shift"}

@@ -346,3 +346,24 @@ def test_contracts_and_preferences_shape_the_roster(app, world, clock) -> None:
     assert full_time_open  # the 40 h lines are barred by the 30 h contract
     if shifts:  # a part-time line fits
         assert all(s["template"] == "part" for s in shifts)
+
+
+def test_digital_twin_predicts_the_service_level_of_a_scheduled_day(app, world, clock) -> None:
+    planner, _, _, schedule, _ = _plan(app, world, clock)
+    res = planner.post(
+        f"/api/v1/wfm/schedules/{schedule['id']}/evaluate", json={"day": 1, "replications": 3}
+    )
+    assert res.status_code == 200, res.text
+    ev = res.json()
+    busy = [k for k, v in enumerate(ev["volumes"]) if v >= 20]
+    assert busy and all(ev["agents"][k] > 0 for k in busy)
+    # staffed to 80/20 with Erlang C: the twin agrees on the day within noise
+    assert ev["day_sl"] > 0.7
+    assert all(ev["sl_erlang"][k] >= 0.8 - 1e-9 for k in busy)
+    twin = [ev["sl_twin"][k] for k in busy]
+    assert sum(twin) / len(twin) > 0.7
+    assert ev["sl_twin"][2] is None  # nothing offered at night
+    agent = login(app, world.username(Role.AGENT))
+    assert (
+        agent.post(f"/api/v1/wfm/schedules/{schedule['id']}/evaluate", json={}).status_code == 403
+    )

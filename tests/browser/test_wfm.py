@@ -33,6 +33,9 @@ def test_planner_forecasts_schedules_and_rosters(page: Page) -> None:
     expect(page.locator("#staffing-chart[data-rendered=true]")).to_be_visible()
     expect(page.locator("#intraday-chart[data-rendered=true]")).to_be_visible()
     agents = int(page.locator("#schedule-agents").inner_text())
+    page.click("#evaluate-twin")
+    expect(page.locator("#twin-chart[data-rendered=true]")).to_be_visible(timeout=60_000)
+    expect(page.locator("#twin-summary")).to_contain_text("%")
 
     page.click("#roster-form button[type=submit]")
     expect(page.locator("#roster-summary")).to_be_visible(timeout=30_000)

@@ -124,6 +124,44 @@
     window.addEventListener("resize", () => chart.resize());
   }
 
+  function twin() {
+    const button = document.getElementById("evaluate-twin");
+    const el = document.getElementById("twin-chart");
+    if (!button || !el || !window.echarts) return;
+    const labels = JSON.parse(el.dataset.labels);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const day = Number((document.getElementById("staffing-day") || {}).value || 0);
+      const res = await fetch(button.dataset.api, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify({ day: day, replications: 5 }),
+        credentials: "same-origin",
+      });
+      button.disabled = false;
+      if (!res.ok) return;
+      const d = await res.json();
+      el.hidden = false;
+      const chart = window.echarts.init(el);
+      const pct = (xs) => xs.map((x) => (x === null ? null : Math.round(x * 1000) / 10));
+      chart.setOption({
+        tooltip: { trigger: "axis" },
+        legend: { data: [labels.twin, labels.erlang, labels.target] },
+        grid: { left: 48, right: 16, top: 32, bottom: 32 },
+        xAxis: { type: "category", data: d.labels },
+        yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value} %" } },
+        series: [
+          { name: labels.twin, type: "line", data: pct(d.sl_twin), lineStyle: { color: "#0b6bcb" } },
+          { name: labels.erlang, type: "line", data: pct(d.sl_erlang), showSymbol: false, lineStyle: { type: "dashed", color: "#9aa5b1" } },
+          { name: labels.target, type: "line", data: d.labels.map(() => d.target * 100), showSymbol: false, lineStyle: { color: "#b42318" } },
+        ],
+      }, true);
+      document.getElementById("twin-summary").textContent =
+        `${labels.day}: ${(d.day_sl * 100).toFixed(1)} % ± ${(d.day_sl_ci * 100).toFixed(1)}`;
+      el.dataset.rendered = "true";
+    });
+  }
+
   document.addEventListener("submit", upload, true);
-  window.addEventListener("load", () => { forecastChart(); staffingChart(); intradayChart(); });
+  window.addEventListener("load", () => { forecastChart(); staffingChart(); intradayChart(); twin(); });
 })();
