@@ -247,6 +247,15 @@ def my_shifts(
     return services.my_shifts(ctx.scope, first, first + timedelta(days=days - 1))
 
 
+@router.get("/me/shifts/{shift_id}/swap-options", summary="Shifts I could swap mine with")
+def swap_options(shift_id: int, ctx: Ctx = Depends(require("wfm.own"))) -> list[dict[str, Any]]:
+    options = services.swap_options(ctx.scope, shift_id)
+    names = user_names(ctx.scope)
+    for o in options:
+        o["name"] = names.get(o["user_id"], "")
+    return options
+
+
 @router.post("/requests", status_code=201, response_model=RequestOut)
 def create_request(body: RequestIn, ctx: Ctx = Depends(require("wfm.own"))) -> WfmRequest:
     request = services.create_request(

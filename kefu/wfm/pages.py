@@ -122,6 +122,13 @@ def my_schedule(ctx: Ctx = Depends(page_ctx("wfm.own"))) -> Response:
             .limit(20)
         )
     )
+    names = user_names(ctx.scope)
+    for shift in shifts:
+        if shift["day"] >= today.isoformat():
+            options = services.swap_options(ctx.scope, shift["id"])
+            for o in options:
+                o["name"] = names.get(o["user_id"], "")
+            shift["swap_options"] = options
     prefs = services.settings_of(ctx.scope).get(
         ctx.scope.principal.user_id, {"avoid_nights": False, "preferred_days_off": []}
     )

@@ -64,6 +64,7 @@ __all__ = [
     "roster_grid",
     "settings_of",
     "store_history",
+    "swap_options",
     "update_settings",
     "with_settings",
 ]
@@ -1222,3 +1223,24 @@ def evaluate_schedule(
         "day_sl_ci": num(whole.ci),
         "target": target,
     }
+
+
+def swap_options(scope: Scoped, shift_id: int) -> list[dict[str, Any]]:
+    """Other agents' rostered shifts on the same day as one of mine (candidates for a swap)."""
+    mine = scope.get(WfmShift, shift_id, entity="wfm_shift")
+    if mine.user_id != scope.principal.user_id:
+        raise NotFoundError(entity="wfm_shift", id=shift_id)
+    zone = _zone(scope)
+    rows = scope.session.scalars(
+        select(WfmShift)
+        .where(
+            WfmShift.tenant_id == scope.tenant_id,
+            WfmShift.day == mine.day,
+            WfmShift.user_id.is_not(None),
+            WfmShift.user_id != scope.principal.user_id,
+        )
+        .order_by(WfmShift.start_at)
+    )
+    return [
+        _shift_out(s, zone) for s in rows if (s.start_at, s.end_at) != (mine.start_at, mine.end_at)
+    ]

@@ -486,6 +486,9 @@ ATTACKS.update(
             ids={"schedule_id": "wfm.schedule"}, body={"day": 0, "replications": 1}
         ),
         ("get", f"{_WFM}/me/shifts"): Attack(expect=(200,), role=_AGENT),
+        ("get", f"{_WFM}/me/shifts/{{shift_id}}/swap-options"): Attack(
+            ids={"shift_id": "wfm.shift"}, role=_AGENT
+        ),
         ("post", f"{_WFM}/requests"): Attack(
             role=_AGENT, body={"kind": "leave", "shift_id": "@wfm.shift"}
         ),

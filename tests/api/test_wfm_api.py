@@ -367,3 +367,53 @@ def test_digital_twin_predicts_the_service_level_of_a_scheduled_day(app, world, 
     assert (
         agent.post(f"/api/v1/wfm/schedules/{schedule['id']}/evaluate", json={}).status_code == 403
     )
+
+
+def test_swap_request_checked_and_approved(app, world, clock) -> None:
+    planner, _, _, schedule, monday = _plan(app, world, clock)
+    admin = login(app, world.username(Role.ADMIN))
+    made = admin.post(
+        "/api/v1/users",
+        json={
+            "username": f"agent_b.{world.code}",
+            "password": "long-enough-1",
+            "display_name": "B",
+            "roles": ["agent"],
+            "team_id": world.team_id,
+        },
+    )
+    assert made.status_code == 201, made.text
+    a = login(app, world.username(Role.AGENT))
+    b = login(app, f"agent_b.{world.code}", "long-enough-1")
+    assert (
+        a.put(
+            "/api/v1/wfm/me/preferences", json={"start_earliest_min": 360, "start_latest_min": 540}
+        ).status_code
+        == 200
+    )
+    assert (
+        b.put(
+            "/api/v1/wfm/me/preferences", json={"start_earliest_min": 780, "start_latest_min": 900}
+        ).status_code
+        == 200
+    )
+    assert planner.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster").json()["assigned"] == 2
+    week = {"start": str(monday), "days": 7}
+    mine = {s["day"]: s for s in a.get("/api/v1/wfm/me/shifts", params=week).json()}
+    theirs = {s["day"]: s for s in b.get("/api/v1/wfm/me/shifts", params=week).json()}
+    common = sorted(set(mine) & set(theirs))
+    assert common and mine[common[0]]["start"] != theirs[common[0]]["start"]
+    day = common[0]
+    options = a.get(f"/api/v1/wfm/me/shifts/{mine[day]['id']}/swap-options").json()
+    assert theirs[day]["id"] in {o["id"] for o in options}
+    assert b.get(f"/api/v1/wfm/me/shifts/{mine[day]['id']}/swap-options").status_code == 404
+    req = a.post(
+        "/api/v1/wfm/requests",
+        json={"kind": "swap", "shift_id": mine[day]["id"], "other_shift_id": theirs[day]["id"]},
+    )
+    assert req.status_code == 201, req.text
+    leader = login(app, world.username(Role.TEAM_LEADER))
+    ok = leader.post(f"/api/v1/wfm/requests/{req.json()['id']}/decision", json={"approve": True})
+    assert ok.status_code == 200, ok.text
+    after = {s["day"]: s for s in a.get("/api/v1/wfm/me/shifts", params=week).json()}
+    assert after[day]["id"] == theirs[day]["id"]
