@@ -97,6 +97,9 @@ def build_container(
     from kefu.channels.webchat.api import install as install_webchat
 
     install_webchat(container)  # chats follow routing events; agents subscribe to their chats
+    from kefu.wfm.api import install as install_wfm
+
+    install_wfm(container)  # live adherence exceptions from agents' state changes
     return container
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "StateSpan",
     "adherence",
     "exceptions",
+    "is_adherent",
     "spans_from_changes",
 ]
 
@@ -105,6 +106,13 @@ def _actual_label(span: StateSpan | None) -> str:
     if span.state == "not_ready":
         return span.reason or "not_ready"
     return span.state
+
+
+def is_adherent(activity: str, state: str, reason: str = "") -> bool:
+    """True when an agent in ``state`` (with not-ready ``reason``) follows ``activity``."""
+    if activity == WORK:
+        return state in PRODUCTIVE_STATES
+    return state == "not_ready" and reason == activity
 
 
 def _matches(activity: str, span: StateSpan | None) -> bool:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kefu.api.deps import Ctx, require
 from kefu.api.schemas import Page
 from kefu.core.errors import ValidationFailed
 from kefu.routing.tables import AgentSkill, QueueConfig, Skill
-from kefu.tenancy import Scoped, user_in_tenant
+from kefu.tenancy import Principal, Scoped, tenant_calendar, user_in_tenant
 from kefu.tenancy.tables import Team, User
-from kefu.wfm import services
+from kefu.wfm import live, services
 from kefu.wfm.roster import AgentProfile
 from kefu.wfm.schemas import (
     AgentSettingsIn,
@@ -31,9 +33,27 @@ from kefu.wfm.schemas import (
 )
 from kefu.wfm.tables import WfmForecast, WfmRequest, WfmSchedule
 
-__all__ = ["agent_profiles", "job_numbers", "router", "team_names", "user_names"]
+if TYPE_CHECKING:
+    from kefu.bootstrap import Container
+
+__all__ = ["agent_profiles", "install", "job_numbers", "router", "team_names", "user_names"]
 
 router = APIRouter(prefix="/wfm", tags=["wfm"])
+
+
+def install(container: Container) -> None:
+    """Check agent state changes against the schedule as the routing runtime records them, and
+    let planners and supervisors (``wfm.read``) follow ``wfm.adherence`` on the websocket."""
+    container.routing.listeners.append(live.on_routing_event)
+
+    def snapshot(session: Session, principal: Principal, _topic: str) -> dict[str, Any]:
+        scope = Scoped(session, principal, container.clock)
+        zone = ZoneInfo(tenant_calendar(session, principal.tenant_id).timezone)
+        today = container.clock.now().astimezone(zone).date()
+        report = services.adherence_report(scope, today, team_names(scope))
+        return {"day": report["day"], "exceptions": report["exceptions"][-20:]}
+
+    container.hub.register_snapshot(live.TOPIC, "wfm.read", snapshot)
 
 
 # --- reads of other features' tables (joins at the edge) -------------------------------------

@@ -417,3 +417,38 @@ def test_swap_request_checked_and_approved(app, world, clock) -> None:
     assert ok.status_code == 200, ok.text
     after = {s["day"]: s for s in a.get("/api/v1/wfm/me/shifts", params=week).json()}
     assert after[day]["id"] == theirs[day]["id"]
+
+
+def test_live_adherence_exception_when_an_agent_leaves_the_phones_during_work(
+    app, world, container, clock
+) -> None:
+    planner, _, _, schedule, monday = _plan(app, world, clock)
+    planner.post(f"/api/v1/wfm/schedules/{schedule['id']}/roster")
+    agent = login(app, world.username(Role.AGENT))
+    shift = agent.get("/api/v1/wfm/me/shifts", params={"start": str(monday), "days": 7}).json()[0]
+    start = datetime.fromisoformat(shift["start_at"])
+    clock.set(start + timedelta(minutes=10))
+    agent = login(app, world.username(Role.AGENT))
+    assert agent.post("/api/v1/routing/me/login").status_code == 204
+    assert agent.put("/api/v1/routing/me/state", json={"presence": "ready"}).status_code == 204
+    clock.advance(60)
+    res = agent.put("/api/v1/routing/me/state", json={"presence": "not_ready", "reason": "lunch"})
+    assert res.status_code == 204, res.text
+    with container.db.session(clock=clock, actor_name="test") as session:
+        from sqlalchemy import select
+
+        from kefu.db.eventlog import EventRecord
+
+        found = session.scalars(
+            select(EventRecord).where(
+                EventRecord.tenant_id == world.tenant_id,
+                EventRecord.type == "wfm_adherence_exception",
+            )
+        ).all()
+    # signing in lands in not-ready "login" (out of adherence while scheduled to work), ready is
+    # in adherence (nothing recorded), lunch during work is out again
+    assert [(e.topic, e.data["scheduled"], e.data["actual"]) for e in found] == [
+        ("wfm.adherence", "work", "login"),
+        ("wfm.adherence", "work", "lunch"),
+    ]
+    assert found[0].data["agent_id"] == str(world.users[Role.AGENT].id)

@@ -162,6 +162,41 @@
     });
   }
 
+  // Live adherence exceptions: the server records one when an agent's state breaks the schedule.
+  function liveExceptions() {
+    const table = document.getElementById("exceptions");
+    if (!table || !window.WebSocket) return;
+    const names = JSON.parse(table.dataset.names || "{}");
+    const body = table.querySelector("tbody");
+    let since = null;
+    const connect = () => {
+      const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`);
+      ws.onopen = () => ws.send(JSON.stringify(since === null
+        ? { op: "subscribe", topics: ["wfm.adherence"] }
+        : { op: "subscribe", topics: ["wfm.adherence"], since: since }));
+      ws.onmessage = (msg) => {
+        const m = JSON.parse(msg.data);
+        if (m.op === "ping") { ws.send(JSON.stringify({ op: "pong" })); return; }
+        if (m.op === "snapshot") { since = m.last_event_id; return; }
+        if (m.op !== "event" || m.event.type !== "wfm_adherence_exception") return;
+        since = m.event.id;
+        const d = m.event.data;
+        const at = new Date(m.event.occurred_at);
+        const row = document.createElement("tr");
+        row.className = "live";
+        for (const text of [names[d.agent_id] || d.agent_id, d.scheduled, d.actual,
+          `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`, table.dataset.live]) {
+          const cell = document.createElement("td");
+          cell.textContent = text;
+          row.appendChild(cell);
+        }
+        body.prepend(row);
+      };
+      ws.onclose = () => setTimeout(connect, 3000);
+    };
+    connect();
+  }
+
   document.addEventListener("submit", upload, true);
-  window.addEventListener("load", () => { forecastChart(); staffingChart(); intradayChart(); twin(); });
+  window.addEventListener("load", () => { forecastChart(); staffingChart(); intradayChart(); twin(); liveExceptions(); });
 })();
