@@ -29,6 +29,8 @@ from kefu.wfm.forecast import (
 
 METHODS = {
     "same_slot_8wk": lambda h, d: same_slot_average(h, d, weeks=8),
+    "seasonal_naive": lambda h, d: same_slot_average(h, d, weeks=1),
+    "same_slot_4wk": lambda h, d: same_slot_average(h, d, weeks=4),
     "kefu": lambda h, d: forecast_volume(h, d),
 }
 
