@@ -22,6 +22,8 @@ SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "csrf_token"})
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"  # binary payloads (vectors, files) are not copied
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -31,6 +33,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
+
+
+def _skipped(obj: Any) -> bool:
+    """Logs themselves, and tables that opt out with ``__audit__ = False`` (derived data such
+    as search vectors, rebuilt from audited rows), are not audited row by row."""
+    return isinstance(obj, _SKIP) or getattr(obj, "__audit__", True) is False
 
 
 def _values(obj: Any, *, old: bool = False) -> dict[str, Any]:
@@ -92,11 +100,11 @@ def install_audit(factory: sessionmaker[Session]) -> None:
             return
         pending: list[tuple[str, Any, dict[str, Any] | None]] = []
         for obj in session.dirty:
-            if isinstance(obj, _SKIP) or not session.is_modified(obj, include_collections=False):
+            if _skipped(obj) or not session.is_modified(obj, include_collections=False):
                 continue
             pending.append(("update", obj, _values(obj, old=True)))
         for obj in session.deleted:
-            if not isinstance(obj, _SKIP):
+            if not _skipped(obj):
                 pending.append(("delete", obj, _values(obj)))
         for action, obj, before in pending:
             after = None if action == "delete" else _values(obj)
@@ -113,7 +121,7 @@ def install_audit(factory: sessionmaker[Session]) -> None:
                 before=before,
                 after=after,
             )
-        news = [obj for obj in session.new if not isinstance(obj, _SKIP)]
+        news = [obj for obj in session.new if not _skipped(obj)]
         if news:
             session.info.setdefault("kefu_audit_new", []).extend(news)
 

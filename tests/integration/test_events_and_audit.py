@@ -101,3 +101,17 @@ def test_tenant_calendar_combines_national_days_and_own_exceptions(container) ->
     assert calendar.add_working_time(start, timedelta(hours=2)) == datetime(
         2026, 3, 17, 2, 0, tzinfo=UTC
     )
+
+
+def test_audit_copes_with_binary_columns(container) -> None:
+    from sqlalchemy import select as _select
+
+    from kefu.tenancy.audit import _plain
+
+    assert _plain(b"\x00\x01\x02") == "<3 bytes>"
+    world = make_world(container)
+    with container.db.sessions() as session:
+        rows = session.scalars(
+            _select(AuditEntry).where(AuditEntry.tenant_id == world.tenant_id)
+        ).all()
+    assert rows, "creating a tenant's users is audited"
