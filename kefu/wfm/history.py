@@ -52,6 +52,34 @@ OPTIONAL = ("aht_s",)
 GAP_WARNING = timedelta(days=3)
 GRID_MIN = 15
 
+# Problem kinds: English text here (CLI); the API translates ``error.wfm.csv.<key>``.
+MESSAGES = {
+    "bad_interval": "must be one of {allowed}, not {value}",
+    "empty_file": "the file is empty",
+    "missing_columns": "missing column(s): {columns}",
+    "unknown_columns": "unknown column(s): {columns} "
+    "(expected interval_start,queue,offered[,aht_s])",
+    "too_many": "too many problems; stopped reading",
+    "field_count": "{count} fields, expected {expected}",
+    "not_iso": "not an ISO-8601 timestamp: {value!r}",
+    "no_offset": "{value!r} has no time-zone offset (write e.g. 2026-03-02T09:00:00+08:00)",
+    "off_grid": "{value} is not on the {grid}-minute grid",
+    "empty_queue": "empty queue",
+    "unknown_queue": "unknown queue {value!r}",
+    "not_number": "not a number: {value!r}",
+    "not_finite": "not a finite number: {value!r}",
+    "negative": "negative value {value}: must be 0 or more",
+    "duplicate": "duplicate of line {other} ({value}, queue {queue})",
+    "coarse": "the history has {grain}-minute rows: forecast {grain}-minute intervals or longer, "
+    "or give a finer history",
+    "no_rows": "no data rows",
+    "gap": "queue {queue}: no rows between {first} and {last}; counted as nothing offered",
+}
+
+
+def _problem(line: int, column: str, key: str, **params: object) -> CsvProblem:
+    return CsvProblem(line, column, MESSAGES[key].format(**params), key, params)
+
 
 @dataclass(frozen=True)
 class CsvProblem:
@@ -60,6 +88,8 @@ class CsvProblem:
     line: int
     column: str
     message: str
+    key: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"line {self.line}, {self.column}: {self.message}"
@@ -133,13 +163,13 @@ def _number(raw: str, column: str, line: int, problems: list[CsvProblem]) -> flo
     try:
         value = float(text)
     except ValueError:
-        problems.append(CsvProblem(line, column, f"not a number: {raw!r}"))
+        problems.append(_problem(line, column, "not_number", value=raw))
         return None
     if not math.isfinite(value):
-        problems.append(CsvProblem(line, column, f"not a finite number: {raw!r}"))
+        problems.append(_problem(line, column, "not_finite", value=raw))
         return None
     if value < 0:
-        problems.append(CsvProblem(line, column, f"negative value {text}: must be 0 or more"))
+        problems.append(_problem(line, column, "negative", value=text))
         return None
     return value
 
@@ -155,8 +185,8 @@ def parse_history_csv(
     if interval_min not in ALLOWED_INTERVALS:
         raise HistoryCsvError(
             [
-                CsvProblem(
-                    0, "interval_min", f"must be one of {ALLOWED_INTERVALS}, not {interval_min}"
+                _problem(
+                    0, "interval_min", "bad_interval", allowed=ALLOWED_INTERVALS, value=interval_min
                 )
             ]
         )
@@ -165,22 +195,15 @@ def parse_history_csv(
     problems: list[CsvProblem] = []
     header = next(reader, None)
     if header is None:
-        raise HistoryCsvError([CsvProblem(1, "header", "the file is empty")])
+        raise HistoryCsvError([_problem(1, "header", "empty_file")])
     columns = [c.strip().lstrip("\ufeff") for c in header]
     missing = [c for c in REQUIRED if c not in columns]
     unknown = [c for c in columns if c not in REQUIRED + OPTIONAL]
     if missing or unknown:
         if missing:
-            problems.append(CsvProblem(1, "header", f"missing column(s): {', '.join(missing)}"))
+            problems.append(_problem(1, "header", "missing_columns", columns=", ".join(missing)))
         if unknown:
-            problems.append(
-                CsvProblem(
-                    1,
-                    "header",
-                    f"unknown column(s): {', '.join(unknown)} "
-                    "(expected interval_start,queue,offered[,aht_s])",
-                )
-            )
+            problems.append(_problem(1, "header", "unknown_columns", columns=", ".join(unknown)))
         raise HistoryCsvError(problems)
     pos = {c: columns.index(c) for c in columns}
     known = set(known_queues) if known_queues is not None else None
@@ -190,12 +213,14 @@ def parse_history_csv(
     first_line: dict[tuple[str, datetime], int] = {}
     for line, row in enumerate(reader, start=2):
         if len(problems) >= max_problems:
-            problems.append(CsvProblem(line, "-", "too many problems; stopped reading"))
+            problems.append(_problem(line, "-", "too_many"))
             break
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
-            problems.append(CsvProblem(line, "row", f"{len(row)} fields, expected {len(columns)}"))
+            problems.append(
+                _problem(line, "row", "field_count", count=len(row), expected=len(columns))
+            )
             continue
         raw_start = row[pos["interval_start"]].strip()
         queue = row[pos["queue"]].strip()
@@ -203,38 +228,25 @@ def parse_history_csv(
         try:
             parsed = datetime.fromisoformat(raw_start.replace("Z", "+00:00"))
         except ValueError:
-            problems.append(
-                CsvProblem(line, "interval_start", f"not an ISO-8601 timestamp: {raw_start!r}")
-            )
+            problems.append(_problem(line, "interval_start", "not_iso", value=raw_start))
         else:
             if parsed.tzinfo is None or parsed.utcoffset() is None:
-                problems.append(
-                    CsvProblem(
-                        line,
-                        "interval_start",
-                        f"{raw_start!r} has no time-zone offset "
-                        "(write e.g. 2026-03-02T09:00:00+08:00)",
-                    )
-                )
+                problems.append(_problem(line, "interval_start", "no_offset", value=raw_start))
             else:
                 local = parsed.astimezone(zone)
                 minute = local.hour * 60 + local.minute
                 if local.second or local.microsecond or minute % GRID_MIN:
                     problems.append(
-                        CsvProblem(
-                            line,
-                            "interval_start",
-                            f"{raw_start} is not on the {GRID_MIN}-minute grid",
-                        )
+                        _problem(line, "interval_start", "off_grid", value=raw_start, grid=GRID_MIN)
                     )
                 else:
                     grain = math.gcd(grain, minute)
                     floored = local - timedelta(minutes=minute % interval_min)
                     start = floored.astimezone(UTC)
         if not queue:
-            problems.append(CsvProblem(line, "queue", "empty queue"))
+            problems.append(_problem(line, "queue", "empty_queue"))
         elif known is not None and queue not in known:
-            problems.append(CsvProblem(line, "queue", f"unknown queue {queue!r}"))
+            problems.append(_problem(line, "queue", "unknown_queue", value=queue))
         offered = _number(row[pos["offered"]], "offered", line, problems)
         aht: float | None = None
         if "aht_s" in pos and row[pos["aht_s"]].strip():
@@ -244,10 +256,13 @@ def parse_history_csv(
         key = (queue, parsed.astimezone(UTC))
         if key in seen:
             problems.append(
-                CsvProblem(
+                _problem(
                     line,
                     "interval_start",
-                    f"duplicate of line {seen[key]} ({raw_start}, queue {queue})",
+                    "duplicate",
+                    other=seen[key],
+                    value=raw_start,
+                    queue=queue,
                 )
             )
             continue
@@ -255,28 +270,23 @@ def parse_history_csv(
         first_line.setdefault((queue, start), line)
         history.add(queue, start, offered, aht)
     if not problems and grain > interval_min and len(seen) >= 48:
-        problems.append(
-            CsvProblem(
-                1,
-                "interval_start",
-                f"the history has {grain}-minute rows: forecast {grain}-minute intervals or "
-                "longer, or give a finer history",
-            )
-        )
+        problems.append(_problem(1, "interval_start", "coarse", grain=grain))
     if problems:
         raise HistoryCsvError(problems)
     if not history.offered:
-        raise HistoryCsvError([CsvProblem(1, "rows", "no data rows")])
+        raise HistoryCsvError([_problem(1, "rows", "no_rows")])
     for queue in history.queues:
         starts = sorted(history.offered[queue])
         for before, after in itertools.pairwise(starts):
             if after - before >= GAP_WARNING:
                 history.warnings.append(
-                    CsvProblem(
+                    _problem(
                         first_line[(queue, after)],
                         "interval_start",
-                        f"queue {queue}: no rows between {before.isoformat()} and "
-                        f"{after.isoformat()}; counted as nothing offered",
+                        "gap",
+                        queue=queue,
+                        first=before.isoformat(),
+                        last=after.isoformat(),
                     )
                 )
     return history

@@ -120,9 +120,7 @@ def import_history(
         raise ValidationFailed(
             "wfm_bad_csv",
             errors=[
-                FieldError(
-                    f"line {p.line}", "error.wfm.csv_problem", column=p.column, message=p.message
-                )
+                FieldError(f"line {p.line}", f"error.wfm.csv.{p.key}", column=p.column, **p.params)
                 for p in exc.problems
             ],
             count=len(exc.problems),

@@ -205,6 +205,16 @@ def test_bad_csv_is_reported_row_by_row(app, world) -> None:
     assert any(f == "line 4" and "no time-zone offset" in m for f, m in errors)
     assert any(f == "line 4" and "negative value -1" in m for f, m in errors)
     assert planner.get("/api/v1/wfm/history").json() == []
+    zh = planner.post(
+        "/api/v1/wfm/history",
+        params={"interval_min": 60},
+        content=text.encode(),
+        headers={"Content-Type": "text/csv", "Accept-Language": "zh-CN"},
+    ).json()
+    assert zh["title"] == "历史文件有错误"
+    assert ("line 4", "offered：负值 -1：必须大于或等于 0") in {
+        (e["field"], e["message"]) for e in zh["errors"]
+    }
 
 
 def test_infeasible_schedule_is_explained(app, world, clock) -> None:
