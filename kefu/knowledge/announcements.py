@@ -86,9 +86,10 @@ def in_audience(row: Announcement, reader: Reader) -> bool:
 
 
 def for_reader(
-    scope: Scoped, reader: Reader, *, include_expired: bool = False
+    scope: Scoped, reader: Reader, *, include_expired: bool = False, any_audience: bool = False
 ) -> list[tuple[Announcement, AnnouncementReceipt | None]]:
-    """Announcements this reader should see, newest and most important first."""
+    """Announcements this reader should see, most important and newest first (those who
+    publish announcements see every audience's: ``any_audience``)."""
     now = scope.clock.now()
     rows = list(
         scope.session.scalars(
@@ -98,7 +99,11 @@ def for_reader(
             .limit(500)
         )
     )
-    rows = [r for r in rows if in_audience(r, reader) and (include_expired or _live(r, now))]
+    rows = [
+        r
+        for r in rows
+        if (any_audience or in_audience(r, reader)) and (include_expired or _live(r, now))
+    ]
     receipts = {
         r.announcement_id: r
         for r in scope.session.scalars(

@@ -444,7 +444,14 @@ def my_announcements(
         reader = reader_of(ctx)
         rows = [r for r in ann.search_announcements(ctx.scope, q) if ann.in_audience(r, reader)]
         return [_ann_out(r) for r in rows]
-    return [_ann_out(a, r) for a, r in ann.for_reader(ctx.scope, reader_of(ctx))]
+    return [
+        _ann_out(a, r)
+        for a, r in ann.for_reader(
+            ctx.scope,
+            reader_of(ctx),
+            any_audience=ctx.scope.principal.can("knowledge.announce"),
+        )
+    ]
 
 
 @router.get(

@@ -525,6 +525,8 @@ def seed_knowledge(session: Session, clock: Clock, tenant_id: int, editor_id: in
             )
         )
     session.flush()
+    # Encode the demo's vectors now (a few seconds with e5): the server that seeds also loads
+    # jieba and the model here, so the first search answers at once.
     from kefu.knowledge.index import warm_vectors
 
     articles = list(session.scalars(select(Article).where(Article.tenant_id == tenant_id)))

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,9 +91,10 @@ class SessionVectorStore:
         return {k: bytes(v) for k, v in rows}
 
     def put_many(self, items: Mapping[str, bytes]) -> None:
-        for key, vector in items.items():
-            self.session.add(KnowledgeVector(tenant_id=self.tenant_id, key=key, vector=vector))
-        self.session.flush()
+        # a plain insert: vectors are derived data, not audited rows
+        rows = [{"tenant_id": self.tenant_id, "key": k, "vector": v} for k, v in items.items()]
+        if rows:
+            self.session.execute(insert(KnowledgeVector), rows)
 
 
 def warm_vectors(session: Session, tenant_id: int, articles: Sequence[Article]) -> int:

@@ -146,7 +146,9 @@ def announcements_page(q: str = "", ctx: Ctx = Depends(page_ctx("knowledge.read"
             (r, None) for r in ann.search_announcements(ctx.scope, q) if ann.in_audience(r, reader)
         ]
     else:
-        found = ann.for_reader(ctx.scope, reader)
+        found = ann.for_reader(
+            ctx.scope, reader, any_audience=ctx.scope.principal.can("knowledge.announce")
+        )
     return render(
         ctx.request,
         "knowledge_announcements.html",

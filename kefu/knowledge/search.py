@@ -608,7 +608,9 @@ class SearchIndex:
         terms = self.segmenter.query_terms(text)
         qvec = None
         if self.embedder is not None and self._vectors is not None:
-            qvec = self.embedder.encode([text], query=True)[0]
+            # queries are one-off: encoded by the model itself, never written to the store
+            model = getattr(self.embedder, "inner", self.embedder)
+            qvec = model.encode([text], query=True)[0]
         with self._lock:
             if not self._slots:
                 return []

@@ -180,6 +180,9 @@ def test_semantic_layer_fuses_and_vectors_come_from_the_store(segmenter: Segment
     hits = idx.search("想换个便宜点的套餐")
     assert idx.doc(hits[0].id).title == "怎么更换套餐？"  # type: ignore[union-attr]
     assert 0 <= hits[0].confidence <= 1 and hits[0].dense > 0
+    stored = len(store)
+    idx.search("一句从没见过的客户原话")
+    assert len(store) == stored  # queries are encoded, never written to the store
     again = CachedEmbedder(HashingEmbedder(), DictStore())  # a restart: nothing re-encoded
     SearchIndex(segmenter, again).upsert(_docs())
     assert again.encoded == 0
