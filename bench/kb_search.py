@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["KEFU_KNOWLEDGE_EMBEDDER"] = args.embedder
 
-    from sqlalchemy import select
+    from sqlalchemy import insert, select
 
     from kefu.core.clock import SystemClock
     from kefu.db.session import Database
@@ -126,11 +126,6 @@ def main() -> None:
         session.add(editor)
         session.flush()
         tenant_id, principal = tenant.id, principal_for(editor)
-        cached = _vectors_in(cache) if args.embedder == "e5" else {}
-        if cached:
-            rows = [{"tenant_id": tenant_id, "key": k, "vector": v} for k, v in cached.items()]
-            for i in range(0, len(rows), 5000):
-                session.execute(KnowledgeVector.__table__.insert(), rows[i : i + 5000])
     ids: dict[int, int] = {}
     with db.session() as session:
         scope = Scoped(session, principal, clock)
@@ -158,6 +153,13 @@ def main() -> None:
                 session.commit()
                 print(f"  {n + 1} distractors", file=sys.stderr, flush=True)
     created_s = time.perf_counter() - started
+    # vectors cached by earlier runs (read now, so a cache still being filled is used fully)
+    cached = _vectors_in(cache) if args.embedder == "e5" else {}
+    if cached:
+        with db.session() as session:
+            rows = [{"tenant_id": tenant_id, "key": k, "vector": v} for k, v in cached.items()]
+            for i in range(0, len(rows), 5000):
+                session.execute(insert(KnowledgeVector), rows[i : i + 5000])
 
     started = time.perf_counter()
     with db.sessions() as session:

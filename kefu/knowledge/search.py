@@ -295,6 +295,7 @@ class SearchConfig:
     dense_floor: float | None = None  # below it a hit with no keyword match is dropped
     #                                   (None: the embedder's own ``floor``)
     candidates: int = 200  # entries taken from each list before fusion
+    char_bigrams: float = 0.0  # > 0: also index CJK character bigrams, queried at this weight
     body_chars: int = 400  # body text given to the embedding model
 
 
@@ -481,6 +482,8 @@ class SearchIndex:
         boosts = (cfg.boost_title, cfg.boost_question, cfg.boost_body)
         for i, (fld, text, _dense) in enumerate(entries):
             tokens = self.segmenter.tokens(text)
+            if self.config.char_bigrams:
+                tokens += _bigrams(text)
             if fld == 0 and doc.tags:
                 tokens += [t for tag in doc.tags for t in self.segmenter.tokens(tag)]
             counts = Counter(tokens)
@@ -606,6 +609,8 @@ class SearchIndex:
         if not text:
             return []
         terms = self.segmenter.query_terms(text)
+        if self.config.char_bigrams:
+            terms += [(g, self.config.char_bigrams) for g in dict.fromkeys(_bigrams(text))]
         qvec = None
         if self.embedder is not None and self._vectors is not None:
             # queries are one-off: encoded by the model itself, never written to the store
@@ -798,6 +803,14 @@ def _pinyin(text: str) -> list[str]:
     """One syllable per character, read character by character (the same for the vocabulary
     and the query, so a homophone typo maps onto the intended word)."""
     return [p for p in (_char_pinyin(c) for c in text) if p]
+
+
+def _bigrams(text: str) -> list[str]:
+    """CJK character bigrams (marked with a leading "§" so they never collide with words)."""
+    out: list[str] = []
+    for run in _CJK.findall(normalize(text)):
+        out += ["§" + run[i : i + 2] for i in range(len(run) - 1)]
+    return out
 
 
 def _split_pinyin(word: str, syllables: set[str]) -> list[str]:

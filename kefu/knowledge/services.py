@@ -90,6 +90,12 @@ class BadTransition(ConflictError):
 
 
 def get_settings(scope: Scoped, *, lock: bool = False) -> KnowledgeSettings:
+    """The tenant's settings row (created on first use); ``lock`` takes the row lock once per
+    transaction, which orders concurrent article changes on PostgreSQL."""
+    transaction = scope.session.get_transaction()
+    held = scope.session.info.get("knowledge_settings")
+    if held is not None and held[0] is transaction and held[1].tenant_id == scope.tenant_id:
+        return held[1]  # type: ignore[no-any-return]
     query = scope.select(KnowledgeSettings)
     if lock:
         query = query.with_for_update()
@@ -100,6 +106,8 @@ def get_settings(scope: Scoped, *, lock: bool = False) -> KnowledgeSettings:
                 words=[], synonyms=[], bot_threshold=0.6, revision=0, dictionary_revision=0
             )
         )
+    if lock and transaction is not None:
+        scope.session.info["knowledge_settings"] = (transaction, row)
     return row
 
 
