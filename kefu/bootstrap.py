@@ -173,10 +173,12 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.channels.webchat.pages import router as webchat_pages
     from kefu.desk.api import router as desk_router
     from kefu.desk.pages import router as desk_pages
-    from kefu.realtime.ws import router as ws_router
-    from kefu.routing.api import router as routing_router
     from kefu.knowledge.api import router as knowledge_router
     from kefu.knowledge.pages import router as knowledge_pages
+    from kefu.realtime.ws import router as ws_router
+    from kefu.routing.api import router as routing_router
+    from kefu.simulation.api import pages as simulation_pages
+    from kefu.simulation.api import router as simulation_router
     from kefu.tenancy.api import router as tenancy_router
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.pages import router as tickets_pages
@@ -185,8 +187,6 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.wfm.pages import router as wfm_pages
     from kefu.wfm.staffing.api import pages as staffing_pages
     from kefu.wfm.staffing.api import router as staffing_router
-    from kefu.simulation.api import pages as simulation_pages
-    from kefu.simulation.api import router as simulation_router
 
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(tenancy_router)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from kefu.core.clock import Clock
 from kefu.customers.tables import Customer, Interaction
-from kefu.knowledge.demo import seed_knowledge
 from kefu.desk.demo import seed_desk
+from kefu.knowledge.demo import seed_knowledge
 from kefu.routing.tables import AgentSkill, QueueConfig, Skill
 from kefu.tenancy.security import hash_password
 from kefu.tenancy.services import create_tenant

@@ -10,20 +10,26 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData
 
-import kefu.channels.webchat.tables  # noqa: F401 - registers the web chat tables
+import kefu.channels.webchat.tables
 import kefu.customers.tables
+import kefu.desk.tables
 import kefu.knowledge.tables
-import kefu.desk.tables  # noqa: F401 - registers the agent desktop tables
 import kefu.routing.tables
 import kefu.tenancy.tables
-import kefu.tickets.tables  # noqa: F401 - registers the work-order tables
-import kefu.wfm.tables  # noqa: F401 - registers the workforce-management tables
+import kefu.tickets.tables
+import kefu.wfm.tables
 from kefu.db.base import Base
 from kefu.db.eventlog import EventRecord
 
 __all__ = ["alembic_config", "drift", "metadata", "upgrade"]
 
-_ = (kefu.customers.tables, kefu.knowledge.tables, kefu.routing.tables, kefu.tenancy.tables, EventRecord)
+_ = (
+    kefu.customers.tables,
+    kefu.knowledge.tables,
+    kefu.routing.tables,
+    kefu.tenancy.tables,
+    EventRecord,
+)
 metadata: MetaData = Base.metadata
 MIGRATIONS = Path(__file__).parent / "db" / "migrations"
 

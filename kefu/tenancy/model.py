@@ -62,7 +62,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
-# Work orders (issue 5): open, read, handle (专班), approve (extensions, SLA run), configure, report.
+# Work orders (issue 5): open, read, handle (专班), approve (extensions, SLA run),
+# configure, report.
 _WORKORDER_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.AGENT: frozenset({"workorders.create", "workorders.read"}),
     Role.TEAM_LEADER: frozenset(
