@@ -50,6 +50,8 @@
     const meta = root.querySelector(".kb-meta");
     const askBox = root.querySelector(".kb-ask");
     let lastQuery = "";
+    let latest = 0; // only the newest search may render: an older answer never replaces it
+    let timer = null;
 
     function render(data) {
       list.replaceChildren();
@@ -92,16 +94,17 @@
     }
 
     async function search() {
+      clearTimeout(timer);
+      const mine = ++latest;
       const q = input.value.trim();
       lastQuery = q;
       if (!q) { list.replaceChildren(); meta.textContent = ""; return; }
       const params = new URLSearchParams({ q, limit: "8" });
       if (module && module.value) params.set("module_id", module.value);
       const data = await api(`/api/v1/knowledge/search?${params}`);
-      if (q === lastQuery) render(data);
+      if (mine === latest) render(data);
     }
     root.querySelector(".kb-form").addEventListener("submit", (ev) => { ev.preventDefault(); search(); });
-    let timer = null;
     input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 300); });
     if (askBox) {
       askBox.querySelector("form").addEventListener("submit", async (ev) => {
