@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from kefu.tenancy.audit import install_audit
 __all__ = ["Container", "build_container", "create_app"]
 
 log = logging.getLogger("kefu")
+REQUEST_THREADS = 100
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Container:
 
     def close(self) -> None:
         self.routing.stop()
+        if self.routing.db is not self.db:
+            self.routing.db.dispose()
         self.bus.close()
         self.db.dispose()
 
@@ -89,7 +93,12 @@ def build_container(
     hub = Hub()
     bus.subscribe(hub.on_event)
     clock = clock or SystemClock()
-    runtime = RoutingRuntime(db, clock, bus, settings.timezone)
+    # The routing worker gets its own connection pool: requests wait for it while holding a
+    # connection of theirs, so sharing one pool would let a burst of requests starve it.
+    routing_db = Database(settings.resolved_database_url(), pool_size=2)
+    install_outbox(routing_db.sessions, bus)
+    install_audit(routing_db.sessions)
+    runtime = RoutingRuntime(routing_db, clock, bus, settings.timezone)
     container = Container(
         settings, db, clock, bus, hub, _secret_key(settings), runtime, RoutingService(runtime)
     )
@@ -140,6 +149,9 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         container.routing.start()  # replays the command log before serving
+        # Requests waiting for the routing worker each block a thread (holding no database
+        # connection); enough threads that chat traffic never queues behind them.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         from kefu.tickets.worker import sla_loop
 
         sla_task = asyncio.create_task(sla_loop(container.db, container.clock))

@@ -66,7 +66,14 @@ def _serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> N
 
         start_simulation(app.state.container)  # simulated customers and agents keep it busy
     console.print(f"kefu {kefu.__version__} on [bold]http://{host}:{port}[/] ({settings.backend})")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, ws_ping_interval=None)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,  # small JSON frames: compressing costs more than it saves
+    )
 
 
 @main.command()

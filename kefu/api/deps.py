@@ -91,6 +91,10 @@ def require(permission: str | None = None) -> Callable[..., Any]:
 
     def dependency(ctx: Ctx = Depends(get_ctx)) -> Ctx:
         principal = authenticate_request(ctx)
+        # End the read transaction: its connection goes back to the pool while the request
+        # waits for a worker thread to run the endpoint (else a burst of requests holds every
+        # connection while the threads that would use them wait for one).
+        ctx.session.rollback()
         if permission is not None and not principal.can(permission):
             raise PermissionDeniedError(permission=permission)
         return ctx

@@ -26,7 +26,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and its session factory; ``backend`` is ``sqlite`` or ``postgresql``."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 40) -> None:
+        """``pool_size``: connections kept open. The default covers every request thread
+        (anyio runs 40), so a burst never waits for or churns connections; a single worker
+        thread needs only a few."""
         parsed = make_url(url)
         if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -36,8 +39,10 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            if parsed.database and parsed.database != ":memory:":
+                kwargs.update(pool_size=pool_size, max_overflow=10)
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
         self.url = parsed
         self.engine: Engine = create_engine(parsed, **kwargs)
         if self.backend == "sqlite":

@@ -80,6 +80,7 @@ def wrap_up(
     """Record the contact's outcome; finish its after-contact work if it is still running."""
     me = scope.principal.user_id
     row = routing.contact(scope, contact_id)
+    scope.session.commit()  # read-only so far: free the connection while routing is asked
     slot = my_slot(routing, me, contact_id)
     if slot is None and row.agent_id != me:
         raise ConflictError("desk_not_your_contact")

@@ -125,7 +125,10 @@ async def _subscribe(
     if since is not None and not isinstance(since, int):
         await ws.send_json({"op": "error", "code": "bad_since"})
         return
-    denied = [t for t in topics if not container.hub.allowed(connection.principal, t)]
+    # Authorizers may look rows up: off the event loop, which must never wait on the database.
+    denied = await run_in_threadpool(
+        lambda: [t for t in topics if not container.hub.allowed(connection.principal, t)]
+    )
     if denied:
         await ws.send_json({"op": "error", "code": "topic_denied", "topics": denied})
         topics = [t for t in topics if t not in denied]

@@ -8,6 +8,7 @@ ids. Every queue also requires, and every agent holds, the tenant's own marker s
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -172,8 +173,16 @@ class RoutingService:
 
     def __init__(self, runtime: RoutingRuntime) -> None:
         self.runtime = runtime
+        # One sync at a time: two requests must not both add the same missing queue.
+        self._sync_lock = threading.Lock()
 
     def _submit(self, scope: Scoped, command: Any, **kw: Any) -> list[RoutingEvent]:
+        # The runtime commits in a transaction of its own (it would wait for the caller's
+        # writes, so callers have none here): end the caller's read-only transaction, so that
+        # its connection returns to the pool while the worker runs (a commit: nothing expires).
+        session = scope.session
+        if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+            session.commit()
         try:
             return self.runtime.submit(
                 command, tenant_id=scope.tenant_id, actor=scope.principal, **kw
@@ -186,6 +195,12 @@ class RoutingService:
         self, session: Session, tenant_id: int, principal: Principal | None = None
     ) -> None:
         """Bring the engine's skills and queues in line with the tenant's configuration rows."""
+        with self._sync_lock:
+            self._sync_tenant(session, tenant_id, principal)
+
+    def _sync_tenant(
+        self, session: Session, tenant_id: int, principal: Principal | None = None
+    ) -> None:
         codes = session.scalars(select(Skill.code).where(Skill.tenant_id == tenant_id)).all()
         known = self.runtime.skills
         wanted = [skill_id(tenant_id, c) for c in codes] + [tenant_skill(tenant_id)]

@@ -317,3 +317,112 @@ def _second_agent(app, container, world: World) -> TestClient:
         )
         session.add(user)
     return login(app, f"agent2.{world.code}")
+
+
+def test_many_customers_starting_at_once_all_get_a_place(app, container) -> None:
+    """A tenant's first chats arrive together (its queue is not in the engine yet, as after a
+    fresh install): the queue is added once and every customer gets a place."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kefu.channels.webchat.tables import ChatWidget
+    from kefu.routing.tables import QueueConfig
+
+    world = make_world(container, "rush")
+    key = f"w-{uuid.uuid4().hex[:12]}"
+    with container.db.session(clock=container.clock, actor_name="test") as session:
+        session.add(QueueConfig(tenant_id=world.tenant_id, code="CHAT", name="c", media="chat"))
+        session.add(
+            ChatWidget(tenant_id=world.tenant_id, key=key, name="w", queue_code="CHAT", topics=[])
+        )
+
+    def start(n: int) -> int:
+        client = TestClient(app)
+        return client.post(
+            f"/api/v1/webchat/public/{key}/conversations", json={"message": f"hi {n}"}
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(start, range(16)))
+    assert codes == [201] * 16
+
+
+def test_a_burst_of_chats_does_not_starve_the_routing_worker(app, container) -> None:
+    """More customers at once than the database pool has connections, with the routing worker
+    running as in the server: each request waits for the worker while holding a connection,
+    so the worker must not depend on that pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kefu.channels.webchat.tables import ChatWidget
+    from kefu.routing.tables import QueueConfig
+
+    world = make_world(container, "burst")
+    key = f"w-{uuid.uuid4().hex[:12]}"
+    with container.db.session(clock=container.clock, actor_name="test") as session:
+        session.add(QueueConfig(tenant_id=world.tenant_id, code="CHAT", name="c", media="chat"))
+        session.add(
+            ChatWidget(tenant_id=world.tenant_id, key=key, name="w", queue_code="CHAT", topics=[])
+        )
+    pool = container.db.engine.pool
+    burst = 2 * (pool.size() + pool._max_overflow) + 4  # type: ignore[attr-defined]
+    container.routing.start()
+    try:
+
+        def start(n: int) -> int:
+            return (
+                TestClient(app)
+                .post(f"/api/v1/webchat/public/{key}/conversations", json={"message": f"{n}"})
+                .status_code
+            )
+
+        with ThreadPoolExecutor(burst) as threads:
+            codes = list(threads.map(start, range(burst)))
+    finally:
+        container.routing.stop()
+    assert codes == [201] * burst
+
+
+def test_a_waiting_customer_sees_the_queue_move(app, container, monkeypatch) -> None:
+    """Positions reach waiting sockets (computed for all of them in one batch)."""
+    import kefu.channels.webchat.api as webchat_api
+
+    monkeypatch.setattr(webchat_api, "POSITION_EVERY_S", 0.05)
+    _world, _admin, _agent, _agent_id, key = chat_center(app, container)
+    first, _ = customer(app, key, name="一")
+    second, state = customer(app, key, name="二")
+    assert state["position"] == 2
+    with second.websocket_connect("/api/v1/webchat/ws") as ws:
+        ws.send_json({"op": "hello", "token": second.headers["X-Chat-Token"], "after_seq": 0})
+        assert ws.receive_json()["op"] == "welcome"
+        assert ws.receive_json()["op"] == "message"  # the welcome text
+        queue = ws.receive_json()
+        assert (queue["op"], queue["position"]) == ("queue", 2)
+        assert first.post("/api/v1/webchat/conversation/end").status_code == 204
+        while (moved := ws.receive_json())["op"] != "queue":
+            pass
+        assert moved["position"] == 1
+
+
+def test_an_agent_follows_all_its_chats_on_one_topic(app, container) -> None:
+    world, _admin, agent, agent_id, key = chat_center(app, container)
+    cust, _ = customer(app, key, name="话题", message="在吗")
+    ready(agent)
+    contact_id = offered_contact(agent)
+    assert agent.post(f"/api/v1/routing/me/offers/{contact_id}/accept").status_code == 204
+    other = _second_agent(app, container, world)
+    with other.websocket_connect("/api/v1/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": [f"webchat.agent.{agent_id}"]})
+        denied = ws.receive_json()
+        assert denied["code"] == "topic_denied"
+    leader = login(app, world.username(Role.TEAM_LEADER))
+    with leader.websocket_connect("/api/v1/ws") as watch:
+        watch.send_json({"op": "subscribe", "topics": [f"webchat.agent.{agent_id}"]})
+        assert watch.receive_json()["op"] == "snapshot"
+        with agent.websocket_connect("/api/v1/ws") as ws:
+            ws.send_json({"op": "subscribe", "topics": [f"webchat.agent.{agent_id}"]})
+            assert ws.receive_json()["op"] == "snapshot"
+            cust.post(
+                "/api/v1/webchat/conversation/messages", json={"text": "第二句", "client_id": "2"}
+            )
+            event = ws.receive_json()["event"]
+            assert (event["type"], event["data"]["body"]) == ("webchat.message", "第二句")
+            assert watch.receive_json()["event"]["data"]["body"] == "第二句"  # silent view

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
@@ -44,6 +44,7 @@ from kefu.channels.webchat.tables import (
     ChatWidget,
 )
 from kefu.core.errors import DomainError, NotFoundError
+from kefu.routing import RoutingError
 from kefu.tenancy import Principal
 from kefu.tenancy.tables import User
 
@@ -80,6 +81,13 @@ def _routing(container: Any) -> Any:
     return container.routing_service
 
 
+def release(session: Session) -> None:
+    """End a read-only transaction: its connection goes back to the pool before this thread
+    waits for the routing engine (which may be busy writing). A commit expires nothing."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
 def _state(container: Any, session: Session, conversation: ChatConversation) -> dict[str, Any]:
     """What the customer may know about their conversation (no ids of people or contacts)."""
     out = ConversationOut.model_validate(conversation).model_dump(mode="json")
@@ -87,6 +95,9 @@ def _state(container: Any, session: Session, conversation: ChatConversation) -> 
         agent = session.get(User, conversation.agent_id)
         if agent is not None:
             out["agent"] = {"name": agent.display_name, "job_number": agent.job_number}
+    widget = session.get(ChatWidget, conversation.widget_id)
+    out["callback_available"] = bool(widget and widget.callback_queue)
+    release(session)
     if conversation.status in ("waiting", "transferring"):
         position = _routing(container).position(conversation.contact_id)
         if position:
@@ -94,8 +105,6 @@ def _state(container: Any, session: Session, conversation: ChatConversation) -> 
             out["position"] = position["position"]
             finite = wait is not None and math.isfinite(wait)
             out["expected_wait_s"] = round(wait) if finite else None
-    widget = session.get(ChatWidget, conversation.widget_id)
-    out["callback_available"] = bool(widget and widget.callback_queue)
     return out
 
 
@@ -323,6 +332,9 @@ def may_read(container: Any, principal: Principal, conversation: ChatConversatio
         return False
     if principal.can("agents.supervise") or conversation.agent_id == principal.user_id:
         return True
+    session = object_session(conversation)
+    if session is not None:
+        release(session)  # the engine may be busy: do not hold a connection while asking it
     view = _routing(container).agent_view(principal.user_id) or {}
     return conversation.contact_id in view.get("slots", {})
 
@@ -477,6 +489,7 @@ def _open_socket(container: Container, token: str) -> dict[str, Any] | None:
         return {
             "id": conversation.id,
             "tenant_id": conversation.tenant_id,
+            "contact_id": conversation.contact_id,
             "state": _state(container, session, conversation),
         }
 
@@ -497,11 +510,22 @@ def _socket_send(container: Container, conversation_id: int, text: str, client_i
         return int(message["seq"])
 
 
-def _position(container: Container, conversation_id: int) -> dict[str, Any]:
-    with container.db.sessions() as session:
-        conversation = session.get(ChatConversation, conversation_id)
-        assert conversation is not None
-        return _state(container, session, conversation)
+def _positions(container: Container, contact_ids: list[str]) -> dict[str, tuple[Any, Any]]:
+    """Queue position and expected wait of many contacts in one read of the engine."""
+
+    def read(engine: Any) -> dict[str, tuple[Any, Any]]:
+        out: dict[str, tuple[Any, Any]] = {}
+        for contact_id in contact_ids:
+            try:
+                found = engine.position(contact_id)
+            except RoutingError:
+                continue  # no longer waiting
+            wait = found.expected_wait_s
+            out[contact_id] = (found.position, round(wait) if math.isfinite(wait) else None)
+        return out
+
+    result: dict[str, tuple[Any, Any]] = container.routing.read(read)
+    return result
 
 
 @router.websocket("/ws")
@@ -523,6 +547,7 @@ async def customer_socket(ws: WebSocket) -> None:
         await ws.close(code=POLICY_VIOLATION)
         return
     conversation_id = int(opened["id"])
+    contact_id = str(opened["contact_id"])
     loop = asyncio.get_running_loop()
     listener = Listener(conversation_id, loop)
     fanout = fanout_for(container.bus)
@@ -558,16 +583,20 @@ async def customer_socket(ws: WebSocket) -> None:
             await deliver(int(message["seq"]), message)
 
     async def positions() -> None:
+        board = fanout.board
+        board.watch(contact_id, lambda ids: _positions(container, ids))
         last: tuple[Any, Any] | None = None
-        while True:
-            await asyncio.sleep(POSITION_EVERY_S)
-            if status["value"] not in ("waiting", "transferring"):
-                continue
-            state = await run_in_threadpool(_position, container, conversation_id)
-            now = (state.get("position"), state.get("expected_wait_s"))
-            if now != last:
-                last = now
-                await send({"op": "queue", "position": now[0], "expected_wait_s": now[1]})
+        try:
+            while True:
+                await asyncio.sleep(POSITION_EVERY_S)
+                now = board.latest.get(contact_id)
+                if status["value"] not in ("waiting", "transferring") or now is None:
+                    continue
+                if now != last:
+                    last = now
+                    await send({"op": "queue", "position": now[0], "expected_wait_s": now[1]})
+        finally:
+            board.unwatch(contact_id)
 
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -627,7 +656,7 @@ def install(container: Container) -> None:
             return False
         with container.db.sessions() as session:
             conversation = session.get(ChatConversation, conversation_id)
-            return conversation is not None and may_read(container, principal, conversation)
+        return conversation is not None and may_read(container, principal, conversation)
 
     def snapshot(session: Session, _principal: Principal, topic: str) -> dict[str, Any]:
         conversation = session.get(ChatConversation, topic_id(topic) or 0)
@@ -636,3 +665,14 @@ def install(container: Container) -> None:
         return {"last_seq": conversation.last_seq, "status": conversation.status}
 
     container.hub.register_snapshot("webchat.conv.", None, snapshot, authorize=authorize)
+
+    def own_chats(principal: Principal, topic: str) -> bool:
+        """An agent's own chats; a supervisor may follow any agent's (silent view)."""
+        return topic == f"webchat.agent.{principal.user_id}" or (
+            principal.can("agents.supervise") and topic_id(topic) is not None
+        )
+
+    def no_snapshot(_session: Session, _principal: Principal, _topic: str) -> dict[str, Any]:
+        return {}
+
+    container.hub.register_snapshot("webchat.agent.", None, no_snapshot, authorize=own_chats)

@@ -8,6 +8,7 @@ can only ever carry that conversation's messages. Lookup is one dict access per 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 
 from kefu.core.events import Event
 
-__all__ = ["ChatFanout", "Listener", "fanout_for"]
+__all__ = ["ChatFanout", "Listener", "QueueBoard", "fanout_for"]
 
 QUEUE_LIMIT = 5_000
 
@@ -38,10 +39,45 @@ class Listener:
         self.loop.call_soon_threadsafe(put)
 
 
+class QueueBoard:
+    """Queue positions of every waiting customer with an open socket, computed in one batch
+    (one read of the routing engine) every ``interval`` seconds instead of once per socket."""
+
+    def __init__(self, interval: float = 2.0) -> None:
+        self.interval = interval
+        self.latest: dict[str, tuple[Any, Any]] = {}
+        self._watched: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, contact_id: str, compute: Any) -> None:
+        self._watched[contact_id] = self._watched.get(contact_id, 0) + 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(compute))
+
+    def unwatch(self, contact_id: str) -> None:
+        left = self._watched.get(contact_id, 0) - 1
+        if left > 0:
+            self._watched[contact_id] = left
+        else:
+            self._watched.pop(contact_id, None)
+            self.latest.pop(contact_id, None)
+
+    async def _run(self, compute: Any) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        while self._watched:
+            ids = list(self._watched)
+            # On a failure the last numbers stay; the next round tries again.
+            with contextlib.suppress(Exception):
+                self.latest.update(await run_in_threadpool(compute, ids))
+            await asyncio.sleep(self.interval)
+
+
 class ChatFanout:
     def __init__(self) -> None:
         self._by_conversation: dict[int, set[Listener]] = {}
         self._lock = threading.Lock()
+        self.board = QueueBoard()
 
     def add(self, listener: Listener) -> None:
         with self._lock:

@@ -3,8 +3,9 @@
 Every message is numbered inside its conversation by one atomic ``UPDATE … RETURNING``
 (``last_seq + 1``): the row lock (PostgreSQL) or the write lock (SQLite) makes numbers follow
 commit order, so a reader that sees number n can always load every number below it. The
-message and its event (topic ``webchat.conv.<id>``) are written in one transaction; the event
-is published after the commit.
+message and its event are written in one transaction; the event is published after the commit.
+Its topic is ``webchat.agent.<user id>`` while an agent serves the chat (one subscription per
+desk, whatever the number of chats) and ``webchat.conv.<id>`` otherwise.
 
 Routing drives the conversation: ``on_routing_event`` runs inside the routing runtime's own
 transaction for every routing event, so "an agent joined", "transferred" and "ended" are
@@ -82,8 +83,10 @@ def rule_error(exc: ChatRuleError) -> DomainError:
     return DomainError(exc.code, status=_RULE_STATUS.get(exc.code, 422), **params)
 
 
-def conversation_topic(conversation_id: int) -> str:
-    return f"webchat.conv.{conversation_id}"
+def conversation_topic(conversation: ChatConversation) -> str:
+    if conversation.agent_id is not None:
+        return f"webchat.agent.{conversation.agent_id}"
+    return f"webchat.conv.{conversation.id}"
 
 
 def system_scope(session: Session, tenant_id: int, clock: Clock) -> Scoped:
@@ -213,7 +216,7 @@ def _append(
         session,
         Event(
             "webchat.message",
-            conversation_topic(conversation.id),
+            conversation_topic(conversation),
             conversation.tenant_id,
             at,
             message,
@@ -259,9 +262,7 @@ def _send(
         body = clean_text(text)
     except ChatRuleError as exc:
         raise rule_error(exc) from exc
-    if client_id and (found := _existing(session, conversation.id, client_id)) is not None:
-        return found
-    try:
+    try:  # a retried client_id hits the unique constraint and returns the first message
         message = _append(
             session,
             conversation,

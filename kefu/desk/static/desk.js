@@ -89,8 +89,11 @@
             if (!ids.includes(id)) delete this.convs[id];
           }
           for (const c of desk.contacts) {
-            if (!this.convs[c.contact_id]) await this.openContact(c);
-            else this.convs[c.contact_id].contact = c;
+            const known = this.convs[c.contact_id];
+            if (!known) { await this.openContact(c); continue; }
+            const answered = known.contact.phase === "offered" && c.phase === "active";
+            known.contact = c;
+            if (answered) this.catchUp(known);  // what the customer wrote while it rang
           }
           if (!this.activeId || !this.convs[this.activeId]) {
             const first = desk.contacts.find((c) => c.phase !== "offered") || desk.contacts[0];
@@ -162,7 +165,7 @@
             const data = await api("GET", `/api/v1/webchat/contacts/${c.contact_id}`);
             conv.chat = data.conversation;
             for (const m of data.messages) this.place(conv, m);
-            this.subscribe(conv.chat.id);
+            this.catchUp(conv);  // anything stored between the load and now
           } catch (e) { conv.chat = null; }
         }
         this.$nextTick(() => this.scrollDown());
@@ -353,8 +356,8 @@
         this.ws = ws;
         ws.onopen = () => {
           this.online = true;
-          const topics = [`routing.agent.${this.me.id}`];
-          for (const c of Object.values(this.convs)) if (c.chat) topics.push(`webchat.conv.${c.chat.id}`);
+          // My routing events, and the messages of every chat I serve (one topic for all).
+          const topics = [`routing.agent.${this.me.id}`, `webchat.agent.${this.me.id}`];
           ws.send(JSON.stringify({ op: "subscribe", topics }));
           this.refresh();
           for (const c of Object.values(this.convs)) this.catchUp(c);
@@ -371,11 +374,6 @@
           this.online = false;
           setTimeout(() => this.connect(), 1500);
         };
-      },
-      subscribe(chatId) {
-        if (this.ws && this.ws.readyState === 1) {
-          this.ws.send(JSON.stringify({ op: "subscribe", topics: [`webchat.conv.${chatId}`] }));
-        }
       },
     };
   };

@@ -138,20 +138,21 @@
           this.watch.conversation = data.conversation;
           this.watch.messages = data.messages;
           this.watch.lastSeq = data.messages.length ? data.messages[data.messages.length - 1].seq : 0;
-          this.watchSocket(first.id);
+          this.watchSocket(first.id, agent.user_id);
         } catch (e) { this.error = String(e.message || e); }
       },
-      watchSocket(chatId) {
+      watchSocket(chatId, agentId) {
         if (this.watchWs) this.watchWs.close();
         const proto = location.protocol === "https:" ? "wss:" : "ws:";
         const ws = new WebSocket(`${proto}//${location.host}/api/v1/ws`);
-        ws.onopen = () => ws.send(JSON.stringify({ op: "subscribe", topics: [`webchat.conv.${chatId}`] }));
+        // The agent's chat topic carries all its chats: keep this one's messages.
+        ws.onopen = () => ws.send(JSON.stringify({ op: "subscribe", topics: [`webchat.agent.${agentId}`] }));
         ws.onmessage = async (ev) => {
           const msg = JSON.parse(ev.data);
           if (msg.op === "ping") { ws.send(JSON.stringify({ op: "pong" })); return; }
           if (msg.op !== "event" || !this.watch) return;
           const m = msg.event.data;
-          if (m.seq <= this.watch.lastSeq) return;
+          if (m.conversation_id !== chatId || m.seq <= this.watch.lastSeq) return;
           if (m.seq > this.watch.lastSeq + 1) {
             const got = await api("GET", `/api/v1/webchat/conversations/${chatId}/messages?after_seq=${this.watch.lastSeq}`);
             for (const x of got.items) if (x.seq > this.watch.lastSeq) { this.watch.messages.push(x); this.watch.lastSeq = x.seq; }
