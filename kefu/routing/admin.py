@@ -51,7 +51,7 @@ class RoutingAdmin(RoutingViews):
         for name in new:
             self._skills[name] = None
         if new:
-            self._emit(SkillsAdded(at=self._at(), names=new))
+            self._emit(SkillsAdded, names=new)
         return self._take()
 
     def add_queue(self, config: QueueConfig) -> list[RoutingEvent]:
@@ -62,7 +62,7 @@ class RoutingAdmin(RoutingViews):
         queue = self._queues[config.queue_id] = QueueRT(config)
         self._refresh_home(queue)
         self._class_for(queue, ())
-        self._emit(QueueConfigured(at=self._at(), queue_id=config.queue_id, created=True))
+        self._emit(QueueConfigured, queue_id=config.queue_id, created=True)
         return self._take()
 
     def update_queue(self, config: QueueConfig) -> list[RoutingEvent]:
@@ -71,7 +71,7 @@ class RoutingAdmin(RoutingViews):
         queue = self._queue(config.queue_id)
         self._check_queue(config, queue)
         self._reconfigure(queue, config)
-        self._emit(QueueConfigured(at=self._at(), queue_id=config.queue_id, created=False))
+        self._emit(QueueConfigured, queue_id=config.queue_id, created=False)
         return self._take()
 
     def _check_queue(self, config: QueueConfig, queue: QueueRT | None) -> None:
@@ -227,7 +227,7 @@ class RoutingAdmin(RoutingViews):
         self._hold(agent)
         self._compute_memberships(agent)
         agent.version += 1
-        self._emit(AgentSkillsChanged(at=self._at(), agent_id=agent_id))
+        self._emit(AgentSkillsChanged, agent_id=agent_id)
         self._route_agent(agent)
         return self._take()
 
@@ -249,7 +249,7 @@ class RoutingAdmin(RoutingViews):
         if site in self._sites_down:
             raise InvalidTransition(f"site {site!r} is already down")
         self._sites_down.add(site)
-        self._emit(SiteStateChanged(at=self._at(), site=site, up=False))
+        self._emit(SiteStateChanged, site=site, up=False)
         changed = [q for q in self._queues.values() if self._refresh_home(q)]
         back: list[ContactRT] = []
         for agent in self._agents.values():
@@ -275,12 +275,12 @@ class RoutingAdmin(RoutingViews):
             contact = self._contacts[slot.contact_id]
             self._release(agent, slot)
             if slot.phase is SlotPhase.OFFERED:
-                self._emit(OfferRescinded(at=self._at(), contact_id=slot.contact_id,
-                                          agent_id=agent.agent_id, reason="site_down"))
+                self._emit(OfferRescinded, contact_id=slot.contact_id,
+                                          agent_id=agent.agent_id, reason="site_down")
             else:
-                self._emit(ContactRequeued(at=self._at(), contact_id=slot.contact_id,
+                self._emit(ContactRequeued, contact_id=slot.contact_id,
                                            queue_id=slot.queue_id, agent_id=agent.agent_id,
-                                           reason="site_down"))
+                                           reason="site_down")
             if contact.sticky_agent == agent.agent_id:
                 self._drop_sticky(contact)
             back.append(contact)
@@ -296,7 +296,7 @@ class RoutingAdmin(RoutingViews):
         if site not in self._sites_down:
             raise InvalidTransition(f"site {site!r} is not down")
         self._sites_down.discard(site)
-        self._emit(SiteStateChanged(at=self._at(), site=site, up=True))
+        self._emit(SiteStateChanged, site=site, up=True)
         if [q for q in self._queues.values() if self._refresh_home(q)]:
             self._reindex_agents()
         return self._take()

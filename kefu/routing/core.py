@@ -22,25 +22,27 @@ from kefu.routing.events import (
     RoutingEvent,
     StickyExpired,
     WrapUpEnded,
+    event_from_record,
 )
 from kefu.routing.index import EngineConfig, RoutingIndex, Timer, agent_head, us
 from kefu.routing.model import (
     EPOCH,
     EXCLUSIVE_MEDIA,
+    AgentState,
     ContactStatus,
     MaxWaitAction,
+    Media,
     Outcome,
     OverflowAction,
     Presence,
     SlotPhase,
     Strategy,
     from_us,
-    to_us,
 )
 from kefu.routing.policies import rank, sla_boost
 from kefu.routing.state import AgentEntry, AgentRT, ContactRT, QueueRT, Slot
 
-__all__ = ["WRAP", "EngineConfig", "RoutingCore", "us"]
+__all__ = ["WRAP", "EngineConfig", "RoutingCore", "us", "value_of"]
 
 RING, WRAP, STEP, MAXWAIT, STICKY, SLA, DAY = range(7)
 DAY_US = 86_400_000_000
@@ -51,12 +53,17 @@ _OUTCOME = {
     MaxWaitAction.IVR: Outcome.TRANSFERRED,
 }
 _ONE_S = timedelta(seconds=1)
+# enum -> its string value (a dict lookup is several times faster than the .value property)
+value_of: dict[Any, str] = {
+    m: m.value for e in (AgentState, Presence, Media, Outcome) for m in e
+}
+_VALUE = value_of
 
 
 class RoutingCore(RoutingIndex):
     def _begin(self) -> None:
         """Start a command: fire every timer due up to now (as tick() would), then stand at now."""
-        now = to_us(self._clock.now())
+        now = self._clock_us()
         if not self._started:
             self._started = True
             self._now = now
@@ -69,7 +76,15 @@ class RoutingCore(RoutingIndex):
     def _take(self) -> list[RoutingEvent]:
         self._run_timers(self._now)
         out, self._out = self._out, []
-        return out
+        if self._records:
+            return out  # type: ignore[return-value]  # records: see RoutingIndex.__init__
+        events: list[RoutingEvent] = []
+        for record in out:
+            if record[1] != self._at_us:  # most events of a command share one instant
+                self._at_us = record[1]
+                self._at_dt = from_us(record[1])
+            events.append(event_from_record(record, self._at_dt))
+        return events
 
     def _day_start(self, day: int) -> int:
         return day * DAY_US - self._config.day_offset_s * 1_000_000
@@ -133,10 +148,8 @@ class RoutingCore(RoutingIndex):
         if state is agent.state and not force:
             return
         previous, agent.state = agent.state, state
-        self._emit(AgentStateChanged(
-            at=self._at(), agent_id=agent.agent_id, state=state.value, previous=previous.value,
-            presence=agent.presence.value, reason=agent.reason,
-        ))
+        self._out.append((AgentStateChanged, self._now, agent.profile.agent_id, _VALUE[state],
+                          _VALUE[previous], _VALUE[agent.presence], agent.reason))
 
     def _route_agent(self, agent: AgentRT) -> None:
         """An agent may have gained availability: offer its best contact, or index it."""
@@ -170,8 +183,7 @@ class RoutingCore(RoutingIndex):
             queue.aht_s += self._config.aht_alpha * (work / 1e6 - queue.aht_s)
         self._release(agent, slot)
         agent.last_activity_us = self._now
-        self._emit(WrapUpEnded(at=self._at(), agent_id=agent.agent_id,
-                               contact_id=slot.contact_id, reason=reason))
+        self._out.append((WrapUpEnded, self._now, agent.profile.agent_id, slot.contact_id, reason))
 
     def _route_contact(self, contact: ContactRT) -> bool:
         if contact.sticky_agent is not None:
@@ -238,32 +250,31 @@ class RoutingCore(RoutingIndex):
     def _offer(self, contact: ContactRT, agent: AgentRT) -> None:
         self._unpublish(contact)
         queue = contact.queue
-        del queue.waiting[contact.contact_id]
+        config = queue.config
+        cid = contact.spec.contact_id
+        del queue.waiting[cid]
         now = self._now
-        aid = agent.agent_id
+        aid = agent.profile.agent_id
+        media = contact.media
         contact.status = ContactStatus.OFFERED
         contact.agent_id = aid
         self._seq += 1
         token = contact.offer_token = self._seq
-        cost = agent.costs[contact.media]
-        agent.slots[contact.contact_id] = Slot(contact.contact_id, contact.media,
-                                               queue.config.queue_id, cost, now, token)
+        cost = agent.costs[media]
+        agent.slots[cid] = Slot(cid, media, config.queue_id, cost, now, token)
         agent.load += cost
-        if contact.media in EXCLUSIVE_MEDIA:
+        if media in EXCLUSIVE_MEDIA:
             agent.exclusive += 1
-        agent.ringing = contact.contact_id
+        agent.ringing = cid
         agent.last_activity_us = now
         agent.version += 1
-        if queue.config.strategy is Strategy.ROUND_ROBIN:
+        if config.strategy is Strategy.ROUND_ROBIN:
             queue.rr[aid] = token
-        deadline = now + us(queue.config.ring_timeout_s)
+        deadline = now + us(config.ring_timeout_s)
         self._schedule(deadline, RING, contact, token)
-        self._emit(ContactOffered(
-            at=self._at(), contact_id=contact.contact_id, agent_id=aid,
-            queue_id=queue.config.queue_id, media=contact.media.value, stage=contact.stage,
-            ring_deadline=from_us(deadline), wait_s=(now - contact.enq_us) / 1e6,
-            direct=contact.direct,
-        ))
+        self._out.append((ContactOffered, now, cid, aid, config.queue_id,
+                          _VALUE[media], contact.stage, deadline,
+                          (now - contact.enq_us) / 1e6, contact.direct))
         self._sync_state(agent)
 
     def _requeue(self, contact: ContactRT) -> None:
@@ -283,8 +294,8 @@ class RoutingCore(RoutingIndex):
         assert contact.agent_id is not None
         agent = self._agents[contact.agent_id]
         self._release(agent, agent.slots[contact.contact_id])
-        self._emit(OfferTimedOut(at=self._at(), contact_id=contact.contact_id,
-                                 agent_id=agent.agent_id, queue_id=contact.queue.config.queue_id))
+        self._emit(OfferTimedOut, contact_id=contact.contact_id,
+                                 agent_id=agent.agent_id, queue_id=contact.queue.config.queue_id)
         agent.presence = Presence.NOT_READY
         agent.reason = "missed"
         agent.version += 1
@@ -306,18 +317,18 @@ class RoutingCore(RoutingIndex):
                 self._arm(contact)
                 return
             self._unpublish(contact)
-            self._emit(ContactOverflowed(
-                at=self._at(), contact_id=contact.contact_id, queue_id=queue.config.queue_id,
+            self._emit(ContactOverflowed,
+                contact_id=contact.contact_id, queue_id=queue.config.queue_id,
                 stage=contact.stage, action=step.action.value, to_queue=dest.config.queue_id,
-            ))
+            )
             self._move(contact, dest, reset_wait=False)
             return
         self._unpublish(contact)
         contact.stage = target
-        self._emit(ContactOverflowed(
-            at=self._at(), contact_id=contact.contact_id, queue_id=queue.config.queue_id,
+        self._emit(ContactOverflowed,
+            contact_id=contact.contact_id, queue_id=queue.config.queue_id,
             stage=target, action=step.action.value,
-        ))
+        )
         self._arm(contact)
         self._place(contact)
 
@@ -347,28 +358,29 @@ class RoutingCore(RoutingIndex):
     def _expire(self, contact: ContactRT, reason: str) -> None:
         config = contact.queue.config
         action = config.max_wait_action
-        self._emit(ContactExpired(
-            at=self._at(), contact_id=contact.contact_id, queue_id=config.queue_id,
+        self._emit(ContactExpired,
+            contact_id=contact.contact_id, queue_id=config.queue_id,
             reason=reason, action=action.value, target=config.max_wait_target,
-        ))
+        )
         contact.queue.expired += 1
         self._close(contact, _OUTCOME[action])
 
     def _close(self, contact: ContactRT, outcome: Outcome) -> None:
         self._unpublish(contact)
-        contact.queue.waiting.pop(contact.contact_id, None)
+        cid = contact.spec.contact_id
+        contact.queue.waiting.pop(cid, None)
         contact.status = ContactStatus.CLOSED
         contact.epoch += 1
-        del self._contacts[contact.contact_id]
-        self._closed[contact.contact_id] = outcome
-        self._emit(ContactClosed(at=self._at(), contact_id=contact.contact_id,
-                                 queue_id=contact.queue.config.queue_id, outcome=outcome.value))
+        del self._contacts[cid]
+        self._closed[cid] = outcome
+        self._out.append((ContactClosed, self._now, cid, contact.queue.config.queue_id,
+                          _VALUE[outcome]))
 
     def _release_sticky(self, contact: ContactRT) -> None:
         agent_id = contact.sticky_agent or ""
         self._unpublish(contact)
         self._drop_sticky(contact)
-        self._emit(StickyExpired(at=self._at(), contact_id=contact.contact_id, agent_id=agent_id))
+        self._emit(StickyExpired, contact_id=contact.contact_id, agent_id=agent_id)
         self._place(contact)
 
     def _escalate(self, contact: ContactRT) -> None:
@@ -379,10 +391,10 @@ class RoutingCore(RoutingIndex):
         self._arm_sla(contact)
         self._rerank(contact)
         if contact.boost != old:
-            self._emit(ContactEscalated(
-                at=self._at(), contact_id=contact.contact_id,
+            self._emit(ContactEscalated,
+                contact_id=contact.contact_id,
                 queue_id=contact.queue.config.queue_id, boost=contact.boost,
-            ))
+            )
         if waiting:
             self._place(contact)
 

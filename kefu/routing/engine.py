@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kefu.routing.admin import RoutingAdmin
 from kefu.routing.core import WRAP, us
+from kefu.routing.core import value_of as _VALUE
 from kefu.routing.errors import (
     DuplicateContact,
     InvalidArgument,
@@ -84,8 +85,12 @@ class RoutingEngine(RoutingAdmin):
     def _do_arrive(self, spec: Contact, queue: QueueRT) -> None:
         config = queue.config
         now = self._now
+        cid = spec.contact_id
         self._seq += 1
-        rc = self._class_for(queue, spec.skills.items())
+        skills = spec.skills
+        rc = queue.classes.get(()) if not skills else None  # the queue's own class: most contacts
+        if rc is None:
+            rc = self._class_for(queue, skills.items())
         contact = ContactRT(spec, self._seq, queue, rc, now)
         contact.base = config.base_priority + config.media_priority.get(spec.media, 0.0)
         contact.base += spec.priority
@@ -97,15 +102,13 @@ class RoutingEngine(RoutingAdmin):
             if until > now:
                 contact.sticky_agent = spec.preferred_agent
                 contact.sticky_until_us = until
-        self._contacts[spec.contact_id] = contact
+        self._contacts[cid] = contact
         queue.arrived += 1
-        self._emit(ContactQueued(
-            at=self._at(), contact_id=spec.contact_id, queue_id=config.queue_id,
-            tenant_id=spec.tenant_id, media=spec.media.value, priority=contact.base + contact.boost,
-            customer_id=spec.customer_id, sticky_agent=contact.sticky_agent,
-        ))
+        self._out.append((ContactQueued, now, cid, config.queue_id, spec.tenant_id,
+                          _VALUE[spec.media], contact.base + contact.boost, spec.customer_id,
+                          contact.sticky_agent))
         full = config.max_length is not None and len(queue.waiting) >= config.max_length
-        queue.waiting[spec.contact_id] = contact
+        queue.waiting[cid] = contact
         self._arm(contact)
         if self._route_contact(contact):
             return
@@ -124,13 +127,13 @@ class RoutingEngine(RoutingAdmin):
         if contact.status is ContactStatus.OFFERED:
             agent = self._holder(contact)
             self._release(agent, agent.slots[contact_id])
-            self._emit(OfferRescinded(at=self._at(), contact_id=contact_id,
-                                      agent_id=agent.agent_id, reason=reason))
+            self._emit(OfferRescinded, contact_id=contact_id,
+                                      agent_id=agent.agent_id, reason=reason)
             self._sync_state(agent)
         queue = contact.queue
-        self._emit(ContactAbandoned(at=self._at(), contact_id=contact_id,
+        self._emit(ContactAbandoned, contact_id=contact_id,
                                     queue_id=queue.config.queue_id, reason=reason,
-                                    wait_s=(self._now - contact.enq_us) / 1e6))
+                                    wait_s=(self._now - contact.enq_us) / 1e6)
         queue.abandoned += 1
         self._close(contact, Outcome.ABANDONED)
         if agent is not None:
@@ -149,8 +152,8 @@ class RoutingEngine(RoutingAdmin):
         queue_id = contact.queue.config.queue_id
         if at is None and Media.CALLBACK not in contact.queue.config.media:
             raise UnsupportedMedia(f"queue {queue_id!r} does not take callbacks")
-        self._emit(CallbackRequested(at=self._at(), contact_id=contact_id, queue_id=queue_id,
-                                     in_place=at is None, callback_at=at))
+        self._emit(CallbackRequested, contact_id=contact_id, queue_id=queue_id,
+                                     in_place=at is None, callback_at=at)
         if at is not None:
             self._close(contact, Outcome.CALLBACK)
             return self._take()
@@ -181,9 +184,8 @@ class RoutingEngine(RoutingAdmin):
         within = wait <= queue.sl_threshold_us
         queue.answered += 1
         queue.answered_in_sl += within
-        self._emit(ContactAnswered(at=self._at(), contact_id=contact_id, agent_id=agent_id,
-                                   queue_id=queue.config.queue_id, media=contact.media.value,
-                                   wait_s=wait / 1e6, within_sl=within))
+        self._out.append((ContactAnswered, now, contact_id, agent_id, queue.config.queue_id,
+                          _VALUE[contact.media], wait / 1e6, within))
         self._sync_state(agent)
         self._route_agent(agent)
         return self._take()
@@ -195,8 +197,8 @@ class RoutingEngine(RoutingAdmin):
         agent, contact = self._offer_of(agent_id, contact_id)
         self._release(agent, agent.slots[contact_id])
         contact.declined.add(agent_id)
-        self._emit(OfferDeclined(at=self._at(), contact_id=contact_id, agent_id=agent_id,
-                                 queue_id=contact.queue.config.queue_id))
+        self._emit(OfferDeclined, contact_id=contact_id, agent_id=agent_id,
+                                 queue_id=contact.queue.config.queue_id)
         self._sync_state(agent)
         if contact.sticky_agent == agent_id:
             self._drop_sticky(contact)
@@ -211,8 +213,8 @@ class RoutingEngine(RoutingAdmin):
         slot = agent.slots[contact_id]
         handle = self._now - (slot.answered_us or slot.since_us)
         queue = contact.queue
-        self._emit(ContactCompleted(at=self._at(), contact_id=contact_id, agent_id=agent_id,
-                                    queue_id=queue.config.queue_id, handle_s=handle / 1e6))
+        self._out.append((ContactCompleted, self._now, contact_id, agent_id,
+                          queue.config.queue_id, handle / 1e6))
         self._close(contact, Outcome.ANSWERED)
         self._start_wrap(agent, slot, queue.config.wrap_up_s)
         self._sync_state(agent)
@@ -259,11 +261,11 @@ class RoutingEngine(RoutingAdmin):
             if contact.media not in target.costs:
                 raise InvalidArgument(f"agent {to_agent!r} cannot take {contact.media}")
         holder = self._holder(contact) if contact.status is ContactStatus.ACTIVE else None
-        self._emit(ContactTransferred(
-            at=self._at(), contact_id=contact_id, from_queue=contact.queue.config.queue_id,
+        self._emit(ContactTransferred,
+            contact_id=contact_id, from_queue=contact.queue.config.queue_id,
             to_queue=to_queue, to_agent=to_agent, to_ivr=to_ivr,
             by_agent=holder.agent_id if holder else None, note=note,
-        ))
+        )
         slot: Slot | None = holder.slots[contact_id] if holder else None
         if holder is not None and slot is not None:
             self._start_wrap(holder, slot, contact.queue.config.wrap_up_s)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
 from kefu.routing.codec import from_plain, to_plain
 from kefu.routing.errors import InvalidArgument
+from kefu.routing.model import from_us
 
 __all__ = [
+    "EVENT_FIELDS",
     "EVENT_TYPES",
     "AgentSkillsChanged",
     "AgentStateChanged",
@@ -25,6 +27,7 @@ __all__ = [
     "ContactQueued",
     "ContactRequeued",
     "ContactTransferred",
+    "EventRecord",
     "OfferDeclined",
     "OfferRescinded",
     "OfferTimedOut",
@@ -35,6 +38,8 @@ __all__ = [
     "StickyExpired",
     "WrapUpEnded",
     "event_from_dict",
+    "event_from_record",
+    "record_of",
 ]
 
 
@@ -262,6 +267,46 @@ EVENT_TYPES: dict[str, type[RoutingEvent]] = {
         SkillsAdded, SiteStateChanged,
     )
 }
+
+
+# -- records: the compact form the engine builds events in ------------------------------------
+
+EventRecord = tuple[Any, ...]
+"""``(event class, at_us, *values)``: the values of the class's fields after ``at``, in
+declaration order (EVENT_FIELDS); times are integer microseconds since model.EPOCH (``at`` and
+ContactOffered.ring_deadline). The engine builds every event as a record (a tuple costs a
+fraction of a frozen dataclass) and turns them into RoutingEvent objects when a command returns,
+unless it was created with ``records=True`` (trusted in-process consumers: the digital twin)."""
+
+EVENT_FIELDS: dict[type[RoutingEvent], tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in EVENT_TYPES.values()
+}
+_DEFAULTS: dict[type[RoutingEvent], dict[str, Any]] = {
+    cls: {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    for cls in EVENT_TYPES.values()
+}
+_US_FIELDS: dict[type[RoutingEvent], tuple[str, ...]] = {ContactOffered: ("ring_deadline",)}
+_new = object.__new__
+_set_dict = object.__setattr__
+
+
+def record_of(cls: type[RoutingEvent], at_us: int, **values: Any) -> EventRecord:
+    """A record from keyword values (omitted fields take their defaults)."""
+    defaults = _DEFAULTS[cls]
+    return (cls, at_us, *[values[n] if n in values else defaults[n]
+                          for n in EVENT_FIELDS[cls][1:]])
+
+
+def event_from_record(record: EventRecord, at: datetime | None = None) -> RoutingEvent:
+    """The RoutingEvent of a record (``at``: its time as a datetime, when already known)."""
+    cls = record[0]
+    data = dict(zip(EVENT_FIELDS[cls], record[1:], strict=True))
+    data["at"] = at if at is not None else from_us(record[1])
+    for name in _US_FIELDS.get(cls, ()):
+        data[name] = from_us(data[name])
+    event: RoutingEvent = _new(cls)
+    _set_dict(event, "__dict__", data)  # frozen: fields are set once, like __init__ would
+    return event
 
 
 def event_from_dict(data: dict[str, Any]) -> RoutingEvent:

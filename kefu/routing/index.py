@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import Any
 
 from kefu.core.clock import Clock
-from kefu.routing.events import RoutingEvent
-from kefu.routing.model import Media, Outcome, Strategy, from_us
+from kefu.routing.events import EventRecord, RoutingEvent, record_of
+from kefu.routing.model import Media, Outcome, Strategy, to_us
 from kefu.routing.policies import (
     Requirement,
     eligibility,
@@ -51,8 +52,19 @@ class EngineConfig:
 class RoutingIndex:
     """The engine's state and indexes; no decision logic beyond finding the best match."""
 
-    def __init__(self, clock: Clock, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self, clock: Clock, config: EngineConfig | None = None, *, records: bool = False
+    ) -> None:
+        """``records=True``: commands return event records (``events.EventRecord`` tuples,
+        times in microseconds) instead of RoutingEvent objects — for trusted in-process
+        consumers such as the digital twin; ``events.event_from_record`` converts one."""
         self._clock = clock
+        # A clock may offer now_us() (integer microseconds since model.EPOCH): no datetimes.
+        now_us = getattr(clock, "now_us", None)
+        self._clock_us: Callable[[], int] = (
+            now_us if callable(now_us) else lambda: to_us(clock.now())
+        )
+        self._records = records
         self._config = config or EngineConfig()
         self._now = 0
         self._started = False
@@ -72,17 +84,13 @@ class RoutingIndex:
         self._seq = 0
         self._site_epoch = 0  # bumped when a queue's home sites go down or come back
         self._at_us = -1
-        self._at_dt = from_us(0)
-        self._out: list[RoutingEvent] = []
+        self._at_dt: Any = None
+        # Events of the running command as records (cls, at_us, *values); see events.py.
+        self._out: list[EventRecord] = []
 
-    def _at(self) -> Any:
-        if self._at_us != self._now:
-            self._at_us = self._now
-            self._at_dt = from_us(self._now)
-        return self._at_dt
-
-    def _emit(self, event: RoutingEvent) -> None:
-        self._out.append(event)
+    def _emit(self, cls: type[RoutingEvent], **values: Any) -> None:
+        """Record an event at the current instant (hot paths append their record directly)."""
+        self._out.append(record_of(cls, self._now, **values))
 
     def _publish_agent(self, agent: AgentRT, free: tuple[Media, ...]) -> None:
         """Make an available agent findable by every class it may serve.

@@ -165,6 +165,10 @@ def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
 
 
+_new = object.__new__
+_NO_MAP: Mapping[str, object] = MappingProxyType({})
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceLevel:
     """Answer ``target`` of contacts within ``threshold_s`` seconds (e.g. 80% in 20 s)."""
@@ -365,3 +369,20 @@ class Contact:
                     _set(self, name, ensure_utc(value))
                 except ValueError as exc:
                     raise InvalidArgument(f"{name}: {exc}") from exc
+
+    @classmethod
+    def trusted(
+        cls, contact_id: str, tenant_id: str, queue_id: str, media: Media, priority: float = 0.0
+    ) -> Contact:
+        """A contact without the checks of __post_init__, for trusted in-process callers whose
+        values are valid by construction (the digital twin: ids are non-empty strings, ``media``
+        a Media, ``priority`` a finite float). Equal to ``Contact(...)`` with the same values;
+        input from outside (API, stored commands) goes through the checking constructor."""
+        contact: Contact = _new(cls)
+        _set(contact, "__dict__", {
+            "contact_id": contact_id, "tenant_id": tenant_id, "queue_id": queue_id,
+            "media": media, "priority": priority, "customer_id": "", "attributes": _NO_MAP,
+            "skills": _NO_MAP, "created_at": None, "preferred_agent": None,
+            "preferred_until": None, "sla_deadline": None,
+        })
+        return contact

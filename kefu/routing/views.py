@@ -35,10 +35,18 @@ class RoutingViews(RoutingCore):
 
     def next_deadline(self) -> datetime | None:
         """When tick() next has something to do (None: nothing scheduled)."""
+        due = self.next_deadline_us()
+        return None if due is None else from_us(due)
+
+    def next_deadline_us(self) -> int | None:
+        """next_deadline() as integer microseconds since model.EPOCH."""
         timers = self._timers
-        while timers and not self._live(timers[0]):
+        live = self._live
+        while timers:
+            if live(timers[0]):
+                return timers[0][0]
             heappop(timers)
-        return from_us(timers[0][0]) if timers else None
+        return None
 
     def position(self, contact_id: str) -> QueuePosition:
         contact = self._contacts.get(contact_id)

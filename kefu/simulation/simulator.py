@@ -15,14 +15,22 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
 from kefu.core.clock import SimClock
-from kefu.routing import Contact, Media, RoutingEngine, RoutingError, RoutingEvent
+from kefu.routing import Contact, Media, RoutingEngine, RoutingError
+from kefu.routing.events import (
+    AgentStateChanged,
+    ContactAnswered,
+    ContactCompleted,
+    ContactExpired,
+    ContactOffered,
+    EventRecord,
+)
+from kefu.routing.model import from_us, to_us
 from kefu.simulation.scenario import AgentGroup, Scenario
 
 __all__ = ["Replication", "TwinClock", "run_replication"]
@@ -63,21 +71,35 @@ class Replication:
 
 
 class TwinClock(SimClock):
-    """A :class:`SimClock` with a leaner event list for long runs: plain tuples in the heap
-    (compared in C) instead of ordered dataclasses. Same semantics: ties run in scheduling
-    order, ``now()`` is the instant of the action being run."""
+    """The twin's event list in integer microseconds since ``kefu.routing.model.EPOCH`` (the
+    engine's own time unit): plain tuples ``(due_us, seq, action, a, b)`` in a heap, run as
+    ``action(a, b)``. Ties run in scheduling order; ``now_us()`` is the instant of the action
+    being run, and the engine reads it directly (no datetime per command). ``now()`` and the
+    datetime methods of SimClock still work."""
 
     def __init__(self, start: datetime) -> None:
         super().__init__(start)
-        self._heap: list[tuple[datetime, int, list[Any]]] = []
+        self._now_us = to_us(self._now)
+        self._heap: list[tuple[int, int, Callable[[Any, Any], object], Any, Any]] = []
         self._n = 0
 
-    def schedule_at(self, at: datetime, action: Callable[[], object]) -> Any:
-        if at < self._now:
-            at = self._now
+    def now(self) -> datetime:
+        return from_us(self._now_us)
+
+    def now_us(self) -> int:
+        return self._now_us
+
+    def push(self, at_us: int, action: Callable[[Any, Any], object], a: Any = None,
+             b: Any = None) -> None:
+        """Run ``action(a, b)`` at ``at_us`` (never before now)."""
+        if at_us < self._now_us:
+            at_us = self._now_us
         self._n += 1
+        heappush(self._heap, (at_us, self._n, action, a, b))
+
+    def schedule_at(self, at: datetime, action: Callable[[], object]) -> Any:
         entry: list[Any] = [action]
-        heappush(self._heap, (at, self._n, entry))
+        self.push(to_us(at), _run_entry, entry)
         return entry
 
     @staticmethod
@@ -85,24 +107,28 @@ class TwinClock(SimClock):
         item[0] = None
 
     def pending(self) -> int:
-        return sum(1 for _, _, entry in self._heap if entry[0] is not None)
+        return sum(1 for e in self._heap if e[2] is not _run_entry or e[3][0] is not None)
 
     def run_until(self, end: datetime | None = None) -> int:
+        end_us = None if end is None else to_us(end)
         heap = self._heap
         ran = 0
         while heap:
-            if end is not None and heap[0][0] > end:
+            if end_us is not None and heap[0][0] > end_us:
                 break
-            at, _, entry = heappop(heap)
-            action = entry[0]
-            if action is None:
-                continue
-            self._now = at
-            action()
+            at, _, action, a, b = heappop(heap)
+            self._now_us = at
+            action(a, b)
             ran += 1
-        if end is not None and end > self._now:
-            self._now = end
+        if end_us is not None and end_us > self._now_us:
+            self._now_us = end_us
         return ran
+
+
+def _run_entry(entry: list[Any], _: Any) -> None:
+    action = entry[0]
+    if action is not None:
+        action()
 
 
 class _Run:
@@ -110,35 +136,40 @@ class _Run:
         self.s = scenario
         self.rng = rng
         self.clock = TwinClock(scenario.start)
-        self.engine = RoutingEngine(self.clock)
+        self.push = self.clock.push
+        # The server's engine, returning its events as records (tuples, times in microseconds).
+        self.engine = RoutingEngine(self.clock, records=True)
         self.start = scenario.start
+        self.start_us = to_us(scenario.start)
         q, k = len(scenario.queues), scenario.intervals
         self.n_int = k
         self.interval_s = float(scenario.interval_s)
-        shape = (q, k)
-        self.offered = np.zeros(shape, np.int64)
-        self.answered = np.zeros(shape, np.int64)
-        self.in_sl = np.zeros(shape, np.int64)
-        self.abandoned = np.zeros(shape, np.int64)
-        self.expired = np.zeros(shape, np.int64)
-        self.callbacks = np.zeros(shape, np.int64)
-        self.waited = np.zeros(shape, np.int64)
-        self.wait_sum = np.zeros(shape)
-        self.handle_sum = np.zeros(shape)
-        self.staffed = np.zeros(k)
-        self.occupied = np.zeros(k)
+        # counters per (queue, interval) as flat lists (index qi * n_int + k): numpy at the end
+        size = q * k
+        self.offered = [0] * size
+        self.answered = [0] * size
+        self.in_sl = [0] * size
+        self.abandoned = [0] * size
+        self.expired = [0] * size
+        self.callbacks = [0] * size
+        self.waited = [0] * size
+        self.wait_sum = [0.0] * size
+        self.handle_sum = [0.0] * size
+        self.staffed = [0.0] * k
+        self.occupied = [0.0] * k
         self.calls = 0
         self.rejected = 0
-        self.tick_item: Any = None
-        self.tick_at: Any = None
+        self.tick_pending = False
+        self.tick_at = 0
+        self.tick_token = 0
         self.qindex = {d.config.queue_id: i for i, d in enumerate(scenario.queues)}
-        self.thresholds = [d.config.service_level.threshold_s for d in scenario.queues]
-        self.handlers: dict[str, Callable[[Any], None]] = {
-            "contact_offered": self._on_offered,
-            "contact_answered": self._on_answered,
-            "contact_completed": self._on_completed,
-            "contact_expired": self._on_expired,
-            "agent_state_changed": self._on_agent_state,
+        self.thresholds = [d.config.service_level.threshold_s + 1e-9 for d in scenario.queues]
+        self.handlers: dict[Any, Callable[[EventRecord], None]] = {
+            ContactOffered: self._on_offered,
+            ContactAnswered: self._on_answered,
+            ContactCompleted: self._on_completed,
+            ContactExpired: self._on_expired,
+            AgentStateChanged: self._on_agent_state,
         }
         # agents: index by id; state since (s), current derived state, leaving flag
         self.agent_ix: dict[str, int] = {}
@@ -151,16 +182,17 @@ class _Run:
 
     # -- time ---------------------------------------------------------------------------------
     def t(self) -> float:
-        return (self.clock.now() - self.start) / _SECOND
+        return (self.clock._now_us - self.start_us) / 1e6
 
-    def at(self, t_s: float, action: Callable[[], object]) -> Any:
-        return self.clock.schedule_at(self.start + timedelta(seconds=t_s), action)
+    def at(self, t_s: float, action: Callable[[Any, Any], object], a: Any = None,
+           b: Any = None) -> None:
+        self.push(self.start_us + round(t_s * 1e6), action, a, b)
 
     def interval(self, t_s: float) -> int:
         return min(max(int(t_s // self.interval_s), 0), self.n_int - 1)
 
     # -- engine -------------------------------------------------------------------------------
-    def call(self, fn: Callable[..., list[RoutingEvent]], *args: Any) -> bool:
+    def call(self, fn: Callable[..., list[Any]], *args: Any) -> bool:
         self.calls += 1
         try:
             events = fn(*args)
@@ -169,25 +201,27 @@ class _Run:
             return False
         handlers = self.handlers
         for event in events:
-            handler = handlers.get(event.type)
+            handler = handlers.get(event[0])
             if handler is not None:
                 handler(event)
         self.arm()
         return True
 
     def arm(self) -> None:
-        deadline = self.engine.next_deadline()
+        deadline = self.engine.next_deadline_us()
         if deadline is None:
             return
-        if self.tick_item is not None:
-            if deadline >= self.tick_at:
-                return
-            self.clock.cancel(self.tick_item)
+        if self.tick_pending and deadline >= self.tick_at:
+            return
+        self.tick_pending = True
         self.tick_at = deadline
-        self.tick_item = self.clock.schedule_at(deadline, self._tick)
+        self.tick_token += 1  # an earlier tick still in the heap is now void
+        self.push(deadline, self._tick, self.tick_token)
 
-    def _tick(self) -> None:
-        self.tick_item = None
+    def _tick(self, token: int, _: Any) -> None:
+        if token != self.tick_token:
+            return
+        self.tick_pending = False
         self.call(self.engine.tick)
 
     # -- customers ----------------------------------------------------------------------------
@@ -238,7 +272,9 @@ class _Run:
         self.c_patience: list[float] = patience[order].tolist()
         self.c_prio: list[float] = prio[order].tolist()
         self.c_status = [_WAITING] * len(times)
-        self.c_abandon: list[Any] = [None] * len(times)
+        self.c_cell = [qi * self.n_int + self.interval(t) for qi, t in
+                       zip(self.c_queue, self.c_time, strict=True)]
+        self.c_id = [str(i) for i in range(len(times))]
         cb = [(d.callback_share if Media.CALLBACK in d.config.media else 0.0) for d in s.queues]
         self.callback_draw: list[float] = rng.random(len(times)).tolist() if any(cb) else []
         self.callback_share = cb
@@ -247,109 +283,108 @@ class _Run:
         self.qids = [d.config.queue_id for d in s.queues]
         self.media = [d.medium for d in s.queues]
         if self.c_time:
-            self.at(self.c_time[0], partial(self._arrive, 0))
+            self.at(self.c_time[0], self._arrive, 0)
 
-    def _arrive(self, i: int) -> None:
+    def _arrive(self, i: int, _: Any) -> None:
         qi = self.c_queue[i]
-        k = self.interval(self.c_time[i])
-        self.offered[qi, k] += 1
+        self.offered[self.c_cell[i]] += 1
         patience = self.c_patience[i]
         if patience < math.inf:
-            self.c_abandon[i] = self.at(self.c_time[i] + patience, partial(self._patience_out, i))
+            # no cancel: _patience_out does nothing once the contact has left the queue
+            self.at(self.c_time[i] + patience, self._patience_out, i)
         if i + 1 < len(self.c_time):
-            self.at(self.c_time[i + 1], partial(self._arrive, i + 1))
-        contact = Contact(
-            contact_id=str(i),
-            tenant_id=self.tenants[qi],
-            queue_id=self.qids[qi],
-            media=self.media[qi],
-            priority=self.c_prio[i],
+            self.at(self.c_time[i + 1], self._arrive, i + 1)
+        # Trusted construction: the values are valid by construction (the API validates).
+        contact = Contact.trusted(
+            self.c_id[i], self.tenants[qi], self.qids[qi], self.media[qi], self.c_prio[i]
         )
         self.call(self.engine.arrive, contact)
 
-    def _patience_out(self, i: int) -> None:
-        self.c_abandon[i] = None
+    def _patience_out(self, i: int, _: Any) -> None:
         if self.c_status[i] != _WAITING:
             return
         qi = self.c_queue[i]
         if (
             self.callback_draw
             and self.callback_draw[i] < self.callback_share[qi]
-            and self.call(self.engine.request_callback, str(i))
+            and self.call(self.engine.request_callback, self.c_id[i])
         ):
-            self.callbacks[qi, self.interval(self.c_time[i])] += 1
+            self.callbacks[self.c_cell[i]] += 1
             self.c_status[i] = _CALLBACK  # keeps its place; no more patience
             return
-        if self.call(self.engine.abandon, str(i)):
+        if self.call(self.engine.abandon, self.c_id[i]):
             self.c_status[i] = _ABANDONED
-            k = self.interval(self.c_time[i])
-            self.abandoned[qi, k] += 1
-            self.waited[qi, k] += 1
+            cell = self.c_cell[i]
+            self.abandoned[cell] += 1
+            self.waited[cell] += 1
 
-    def _on_expired(self, event: Any) -> None:
-        i = int(event.contact_id)
+    def _on_expired(self, event: EventRecord) -> None:
+        # ContactExpired record: (cls, at_us, contact_id, queue_id, reason, action, target)
+        i = int(event[2])
         if self.c_status[i] in (_WAITING, _CALLBACK):
             self.c_status[i] = _EXPIRED
-            qi, k = self.c_queue[i], self.interval(self.c_time[i])
-            self.expired[qi, k] += 1
-            self.waited[qi, k] += 1
-            if self.c_abandon[i] is not None:
-                self.clock.cancel(self.c_abandon[i])
-                self.c_abandon[i] = None
+            cell = self.c_cell[i]
+            self.expired[cell] += 1
+            self.waited[cell] += 1
 
     # -- agents behaviour ---------------------------------------------------------------------
-    def _on_offered(self, event: Any) -> None:
+    def _on_offered(self, event: EventRecord) -> None:
+        # ContactOffered record: (cls, at_us, contact_id, agent_id, queue_id, ...)
         fixed, value = self.ring_fixed
         delay = value if fixed else float(self.s.ring_delay.sample(self.rng, 1)[0])
-        accept = partial(self.call, self.engine.accept, event.agent_id, event.contact_id)
         if delay <= 0:
-            accept()  # answers at once: same instant
+            self.call(self.engine.accept, event[3], event[2])  # answers at once: same instant
         else:
-            self.at(self.t() + delay, accept)
+            self.at(self.t() + delay, self._accept, event[3], event[2])
 
-    def _on_answered(self, event: Any) -> None:
-        i = int(event.contact_id)
+    def _accept(self, agent_id: str, contact_id: str) -> None:
+        self.call(self.engine.accept, agent_id, contact_id)
+
+    def _on_answered(self, event: EventRecord) -> None:
+        # ContactAnswered record: (cls, at_us, contact_id, agent_id, queue_id, media, ...)
+        i = int(event[2])
         now = self.t()
         self.c_status[i] = _ANSWERED
-        if self.c_abandon[i] is not None:
-            self.clock.cancel(self.c_abandon[i])
-            self.c_abandon[i] = None
-        qi, k = self.c_queue[i], self.interval(self.c_time[i])
+        qi, cell = self.c_queue[i], self.c_cell[i]
         wait = now - self.c_time[i]
         if wait < 1e-5:  # clock instants are whole microseconds: this is "at once"
             wait = 0.0
         else:
-            self.waited[qi, k] += 1
-        self.answered[qi, k] += 1
-        self.wait_sum[qi, k] += wait
-        if wait <= self.thresholds[qi] + 1e-9:
-            self.in_sl[qi, k] += 1
+            self.waited[cell] += 1
+        self.answered[cell] += 1
+        self.wait_sum[cell] += wait
+        if wait <= self.thresholds[qi]:
+            self.in_sl[cell] += 1
         handle = self.c_handle[i]
-        self.handle_sum[qi, k] += handle
-        self.at(
-            now + handle, partial(self.call, self.engine.complete, event.agent_id, event.contact_id)
-        )
+        self.handle_sum[cell] += handle
+        self.at(now + handle, self._complete, event[3], event[2])
 
-    def _on_completed(self, event: Any) -> None:
-        wrap = self.wraps[self.qindex[event.queue_id]]
+    def _complete(self, agent_id: str, contact_id: str) -> None:
+        self.call(self.engine.complete, agent_id, contact_id)
+
+    def _on_completed(self, event: EventRecord) -> None:
+        # ContactCompleted record: (cls, at_us, contact_id, agent_id, queue_id, handle_s)
+        wrap = self.wraps[self.qindex[event[4]]]
         if wrap is not None:
             delay = float(wrap.sample(self.rng, 1)[0])
-            self.at(
-                self.t() + delay,
-                partial(self.call, self.engine.finish_wrap_up, event.agent_id, event.contact_id),
-            )
+            self.at(self.t() + delay, self._finish_wrap, event[3], event[2])
 
-    def _on_agent_state(self, event: Any) -> None:
-        ix = self.agent_ix[event.agent_id]
+    def _finish_wrap(self, agent_id: str, contact_id: str) -> None:
+        self.call(self.engine.finish_wrap_up, agent_id, contact_id)
+
+    def _on_agent_state(self, event: EventRecord) -> None:
+        # AgentStateChanged record: (cls, at_us, agent_id, state, previous, presence, reason)
+        ix = self.agent_ix[event[2]]
+        state = event[3]
         now = self.t()
         self._accrue(ix, now)
-        self.agent_state[ix] = event.state
-        if event.reason == "missed" and not self.leaving[ix]:
-            self.at(now + self.s.missed_ready_s, partial(self._ready, ix, None))
-        if event.state == "not_ready" and self.leaving[ix]:
+        self.agent_state[ix] = state
+        if event[6] == "missed" and not self.leaving[ix]:
+            self.at(now + self.s.missed_ready_s, self._ready, ix)
+        if state == "not_ready" and self.leaving[ix]:
             self.leaving[ix] = False
             self.online[ix] = False
-            self.call(self.engine.logout, event.agent_id)
+            self.call(self.engine.logout, event[2])
 
     def _accrue(self, ix: int, now: float) -> None:
         state = self.agent_state[ix]
@@ -394,14 +429,14 @@ class _Run:
                 self._follow_curve(group, members)
             for shift in group.shifts:
                 for ix in members:
-                    self.at(shift.start_s, partial(self._login, ix))
+                    self.at(shift.start_s, self._login, ix)
                     for b_start, b_len in shift.breaks:
-                        self.at(b_start, partial(self._break, ix))
-                        self.at(b_start + b_len, partial(self._ready, ix, "break"))
-                    self.at(shift.end_s, partial(self._leave, ix))
+                        self.at(b_start, self._break, ix)
+                        self.at(b_start + b_len, self._ready, ix, "break")
+                    self.at(shift.end_s, self._leave, ix)
 
     def _follow_curve(self, group: AgentGroup, members: list[int]) -> None:
-        def adjust(k: int) -> None:
+        def adjust(k: int, _: Any) -> None:
             target = group.staffing[k]
             on = [ix for ix in members if self.online[ix] and not self.leaving[ix]]
             if len(on) > target:
@@ -420,9 +455,9 @@ class _Run:
                     need -= 1
 
         for k in range(self.s.intervals):
-            self.at(k * self.interval_s, partial(adjust, k))
+            self.at(k * self.interval_s, adjust, k)
 
-    def _login(self, ix: int) -> None:
+    def _login(self, ix: int, _: Any = None) -> None:
         if self.online[ix]:
             self.leaving[ix] = False
             return
@@ -431,16 +466,16 @@ class _Run:
         if self.call(self.engine.login, profile):
             self.call(self.engine.set_state, profile.agent_id, "ready")
 
-    def _ready(self, ix: int, from_reason: str | None) -> None:
+    def _ready(self, ix: int, from_reason: str | None = None) -> None:
         if not self.online[ix] or self.leaving[ix]:
             return
         self.call(self.engine.set_state, self.profiles[ix].agent_id, "ready")
 
-    def _break(self, ix: int) -> None:
+    def _break(self, ix: int, _: Any = None) -> None:
         if self.online[ix] and not self.leaving[ix]:
             self.call(self.engine.set_state, self.profiles[ix].agent_id, "not_ready", "break")
 
-    def _leave(self, ix: int) -> None:
+    def _leave(self, ix: int, _: Any = None) -> None:
         if not self.online[ix] or self.leaving[ix]:
             return
         agent_id = self.profiles[ix].agent_id
@@ -462,18 +497,26 @@ class _Run:
         horizon = min(self.t(), self.s.horizon_s)
         for ix in range(len(self.profiles)):
             self._accrue(ix, horizon)
+        shape = (len(self.s.queues), self.n_int)
+
+        def counts(cells: list[int]) -> IntArray:
+            return np.array(cells, dtype=np.int64).reshape(shape)
+
+        def sums(cells: list[float]) -> FloatMatrix:
+            return np.array(cells, dtype=np.float64).reshape(shape)
+
         return Replication(
-            offered=self.offered,
-            answered=self.answered,
-            answered_in_sl=self.in_sl,
-            abandoned=self.abandoned,
-            expired=self.expired,
-            callbacks=self.callbacks,
-            waited=self.waited,
-            wait_answered_s=self.wait_sum,
-            handle_s=self.handle_sum,
-            staffed_s=self.staffed,
-            occupied_s=self.occupied,
+            offered=counts(self.offered),
+            answered=counts(self.answered),
+            answered_in_sl=counts(self.in_sl),
+            abandoned=counts(self.abandoned),
+            expired=counts(self.expired),
+            callbacks=counts(self.callbacks),
+            waited=counts(self.waited),
+            wait_answered_s=sums(self.wait_sum),
+            handle_s=sums(self.handle_sum),
+            staffed_s=np.array(self.staffed, dtype=np.float64),
+            occupied_s=np.array(self.occupied, dtype=np.float64),
             engine_calls=self.calls,
             rejected_calls=self.rejected,
         )
