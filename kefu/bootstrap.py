@@ -185,6 +185,8 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.channels.webchat.pages import router as webchat_pages
     from kefu.desk.api import router as desk_router
     from kefu.desk.pages import router as desk_pages
+    from kefu.ivr.api import router as ivr_router
+    from kefu.ivr.pages import router as ivr_pages
     from kefu.knowledge.api import router as knowledge_router
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws_router
@@ -211,6 +213,7 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(wfm_router)
     v1.include_router(staffing_router)
     v1.include_router(simulation_router)
+    v1.include_router(ivr_router)
     app.include_router(health_router)
     app.include_router(v1)
     app.include_router(knowledge_pages)
@@ -218,6 +221,7 @@ def _mount_routes(app: FastAPI) -> None:
     app.include_router(wfm_pages)
     app.include_router(staffing_pages)
     app.include_router(simulation_pages)
+    app.include_router(ivr_pages)
     app.include_router(webchat_pages)
     app.include_router(desk_pages)
     mount_web(app)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, MetaData
 import kefu.channels.webchat.tables
 import kefu.customers.tables
 import kefu.desk.tables
+import kefu.ivr.tables
 import kefu.knowledge.tables
 import kefu.routing.tables
 import kefu.tenancy.tables

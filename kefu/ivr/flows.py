@@ -315,6 +315,8 @@ class Flow:
     nodes: Mapping[str, Node]
     settings: Settings = Settings()
     name: str = ""
+    code: str = ""  # set when loaded from the database (the flow's code and version)
+    version: int = 0
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]

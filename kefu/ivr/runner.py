@@ -343,7 +343,8 @@ class IvrSession:
     def summary(self) -> dict[str, Any]:
         """What ``ivr.session_ended`` records (and the screen-pop shows)."""
         return {
-            "flow": self.flow.name,
+            "flow": self.flow.code or self.flow.name,
+            "version": self.flow.version,
             "path": [[step.node, round(step.at, 3)] for step in self.path],
             "outcome": self.outcome,
             "reason": self.reason,

@@ -150,6 +150,18 @@ ROLE_PERMISSIONS = {
     for role, granted in ROLE_PERMISSIONS.items()
 }
 
+# Self-service IVR (issue 8): admins design and publish flows; managers and clients see metrics.
+_IVR_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"ivr.read", "ivr.manage", "ivr.report"}),
+    Role.DUTY_MANAGER: frozenset({"ivr.report"}),
+    Role.TEAM_LEADER: frozenset({"ivr.report"}),
+    Role.CLIENT_VIEWER: frozenset({"ivr.report"}),
+}
+ROLE_PERMISSIONS = {
+    role: granted | _IVR_PERMISSIONS.get(role, frozenset())
+    for role, granted in ROLE_PERMISSIONS.items()
+}
+
 
 def permissions_for(
     roles: frozenset[Role] | set[Role], *, superadmin: bool = False
@@ -204,6 +216,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("wfm_my", "/wfm/my", "wfm.own"),
     NavItem("wfm_staffing", "/wfm/staffing", "wfm.plan"),
     NavItem("simulation", "/simulation", "wfm.plan"),
+    NavItem("ivr", "/ivr", "ivr.read"),
+    NavItem("ivr_reports", "/ivr/reports", "ivr.report"),
     NavItem("users", "/admin/users", "users.read"),
     NavItem("org", "/admin/org", "org.manage"),
     NavItem("audit", "/admin/audit", "audit.read"),

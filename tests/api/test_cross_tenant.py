@@ -698,6 +698,63 @@ ATTACKS.update(
     }
 )
 
+# --- self-service IVR (issue 8) -----------------------------------------------------------------
+
+_IVR_FLOW = {
+    "start": "main",
+    "nodes": {
+        "main": {"type": "menu", "prompt": "查询请按1", "options": {"1": "bye"}},
+        "bye": {"type": "hangup"},
+    },
+}
+
+
+def _victim_ivr(client: TestClient, world: World) -> dict[str, Any]:
+    flow = client.post(
+        "/api/v1/ivr/flows",
+        json={"code": "victim-flow", "name": f"victim {world.code}", "definition": _IVR_FLOW},
+    )
+    assert flow.status_code == 201, flow.text
+    flow_id = flow.json()["flow"]["id"]
+    assert client.post(f"/api/v1/ivr/flows/{flow_id}/versions/1/publish").status_code == 200
+    client.put(f"/api/v1/ivr/flows/{flow_id}/draft", json={"definition": _IVR_FLOW})
+    prompt = client.post(
+        "/api/v1/ivr/prompts",
+        data={"code": "victim", "name": f"victim {world.code}", "text": f"{world.code}"},
+    )
+    assert prompt.status_code == 201, prompt.text
+    return {"flow": flow_id, "version": 1, "draft": 2, "prompt": prompt.json()["id"]}
+
+
+VICTIMS["ivr"] = _victim_ivr
+_IVR = "/api/v1/ivr"
+_IVR_IDS = {"flow_id": "ivr.flow", "version": "ivr.version"}
+ATTACKS.update(
+    {
+        ("post", f"{_IVR}/validate"): Attack(expect=(200,), body={"definition": _IVR_FLOW}),
+        ("get", f"{_IVR}/flows"): Attack(expect=(200,)),
+        # the same code in another tenant is no conflict
+        ("post", f"{_IVR}/flows"): Attack(
+            expect=(201,), body={"code": "victim-flow", "name": "mine", "definition": _IVR_FLOW}
+        ),
+        ("get", f"{_IVR}/flows/{{flow_id}}"): Attack(ids={"flow_id": "ivr.flow"}),
+        ("put", f"{_IVR}/flows/{{flow_id}}/draft"): Attack(
+            ids={"flow_id": "ivr.flow"}, body={"definition": _IVR_FLOW}
+        ),
+        ("get", f"{_IVR}/flows/{{flow_id}}/versions/{{version}}"): Attack(ids=_IVR_IDS),
+        ("post", f"{_IVR}/flows/{{flow_id}}/versions/{{version}}/publish"): Attack(
+            ids={"flow_id": "ivr.flow", "version": "ivr.draft"}
+        ),
+        ("post", f"{_IVR}/flows/{{flow_id}}/versions/{{version}}/rollback"): Attack(ids=_IVR_IDS),
+        ("get", f"{_IVR}/reports"): Attack(expect=(200,)),
+        ("get", f"{_IVR}/reports/{{flow_id}}"): Attack(ids={"flow_id": "ivr.flow"}),
+        ("get", f"{_IVR}/prompts"): Attack(expect=(200,)),
+        ("post", f"{_IVR}/prompts"): Attack(expect=(422,), body={"code": "x"}),  # multipart only
+        ("get", f"{_IVR}/prompts/{{prompt_id}}/audio"): Attack(ids={"prompt_id": "ivr.prompt"}),
+        ("delete", f"{_IVR}/prompts/{{prompt_id}}"): Attack(ids={"prompt_id": "ivr.prompt"}),
+    }
+)
+
 # Patching a victim's object with a reference into the attacker's own tenant is refused too.
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 
