@@ -183,6 +183,7 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
     from kefu.channels.webchat.api import router as webchat_router
     from kefu.channels.webchat.pages import router as webchat_pages
+    from kefu.channels.voice.kamailio import router as voice_edge
     from kefu.desk.api import router as desk_router
     from kefu.desk.pages import router as desk_pages
     from kefu.ivr.api import router as ivr_router
@@ -224,4 +225,5 @@ def _mount_routes(app: FastAPI) -> None:
     app.include_router(ivr_pages)
     app.include_router(webchat_pages)
     app.include_router(desk_pages)
+    app.include_router(voice_edge)  # Kamailio asks where calls go (loopback + shared key)
     mount_web(app)

@@ -1,0 +1,622 @@
+"""Call control: the state machine of every call, between a media driver and the routing engine.
+
+A caller's leg goes ``answering → ivr → queued → offering → connected → ended``:
+
+- ``incoming`` on a hotline number: answer; when media flows, the IVR session starts and its
+  actions run (prompts played, digits collected from ``dtmf`` events with timeouts);
+- ``ToQueue``: the call becomes a routing contact (medium ``voice``, id = the call's contact
+  id); the caller hears the position and expected wait ("您前面还有3位客户, 预计等待1分钟"),
+  then music, re-announced every ``announce_every_s``;
+- routing offers the contact to an agent (``contact_offered`` on the bus): the agent's SIP
+  extension (their 工号 / job number, registered at Kamailio) is called; when it answers,
+  routing is told (accept) and both legs are bridged and recorded;
+- a hang-up on either side ends both legs; routing hears complete (connected), abandon (queued,
+  reason ``caller_hangup``) and the IVR session hears ``hangup`` (an IVR abandon);
+- ``down`` (the media server died): every call ends; queued contacts are abandoned with reason
+  ``media_server_down``, connected ones completed; each call's end is recorded.
+
+One worker thread owns all state: driver events, routing events and timers are queued to it,
+so nothing here needs a lock. Routing calls are made from this thread with no open writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from kefu.channels.voice.driver import DriverEvent, MediaDriver
+from kefu.channels.voice.ivrlink import new_session
+from kefu.channels.voice.prompts import prompt_wav, tone_wav, wav_seconds
+from kefu.core.errors import DomainError
+from kefu.core.events import Event
+from kefu.db.eventlog import record_event
+from kefu.routing import command_from_dict
+from kefu.tenancy import Principal, Scoped, user_in_tenant
+
+__all__ = ["Call", "CallControl", "VoiceNumber", "announcement_text"]
+
+log = logging.getLogger("kefu.voice")
+
+
+@dataclass(frozen=True)
+class VoiceNumber:
+    """A hotline number (the SIP user callers dial) and what answers it."""
+
+    number: str
+    tenant_id: int
+    queue: str
+    flow_code: str = ""  # the tenant's published IVR flow; empty = the built-in menu
+    flow: Mapping[str, Any] | None = None  # or a flow given inline (tests, demo)
+
+
+@dataclass
+class Call:
+    leg: str
+    number: VoiceNumber
+    caller: str
+    sip_call_id: str
+    contact_id: str
+    started: float
+    state: str = "answering"
+    ivr: Any = None
+    pending: list[Path] = field(default_factory=list)
+    interruptible: bool = True
+    collect: dict[str, Any] | None = None
+    digits: str = ""
+    dtmf_methods: list[str] = field(default_factory=list)
+    queue: str = ""
+    agent_id: int | None = None
+    agent_leg: str = ""
+    recording: str = ""
+    next_announce: float = 0.0
+    ended: bool = False
+
+
+def announcement_text(position: int, expected_wait_s: float | None) -> str:
+    """The queue announcement: callers ahead and the expected wait in whole minutes (≥ 1)."""
+    ahead = max(0, position - 1)
+    text = f"您前面还有{ahead}位客户"
+    if expected_wait_s is not None and math.isfinite(expected_wait_s):  # inf: nobody ready
+        minutes = max(1, round(expected_wait_s / 60))
+        text += f", 预计等待{minutes}分钟"
+    return text
+
+
+class CallControl:
+    def __init__(
+        self,
+        container: Any,
+        driver: MediaDriver,
+        numbers: Mapping[str, VoiceNumber],
+        *,
+        proxy: str,
+        var_dir: Path | str | None = None,
+        announce_every_s: float = 30.0,
+        record: bool = True,
+        media_address: str = "127.0.0.1:5080",
+    ) -> None:
+        self.container = container
+        self.driver = driver
+        self.numbers = dict(numbers)
+        self.proxy = proxy
+        self.var_dir = Path(var_dir or container.settings.var_dir)
+        self.announce_every_s = announce_every_s
+        self.record = record
+        self.media_address = media_address  # where Kamailio forwards hotline calls
+        self.calls: dict[str, Call] = {}  # caller leg -> call
+        self.by_contact: dict[str, Call] = {}
+        self.by_agent_leg: dict[str, Call] = {}
+        self.registered: dict[str, str] = {}  # extension -> contact (from Kamailio)
+        self.media_up = False
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._timers: list[tuple[float, str, Callable[[], None]]] = []
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self.moh = tone_wav(self.var_dir, "moh", (440.0, 660.0), 8.0)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._running = True
+        self.container.bus.subscribe(self._on_bus)
+        self._thread = threading.Thread(target=self._run, name="voice-control", daemon=True)
+        self._thread.start()
+        self.driver.connect(lambda ev: self._inbox.put(("driver", ev)))
+        self.media_up = True
+
+    def stop(self) -> None:
+        self._running = False
+        self._inbox.put(("stop", None))
+        self.driver.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Block until every queued item has been handled (tests)."""
+        done = threading.Event()
+        self._inbox.put(("call", done.set))
+        done.wait(timeout)
+
+    # -- inputs (any thread) ---------------------------------------------------------------------
+    def _on_bus(self, event: Event) -> None:
+        contact_id = event.data.get("contact_id") if isinstance(event.data, dict) else None
+        if contact_id and contact_id in self.by_contact:
+            self._inbox.put(("routing", event))
+
+    def kamailio_event(self, kind: str, params: Mapping[str, str]) -> None:
+        self._inbox.put(("sip", (kind, dict(params))))
+
+    def route(self, ruser: str) -> dict[str, Any]:
+        """Kamailio asks where a new INVITE to ``ruser`` goes."""
+        if ruser in self.numbers:
+            if not self.media_up:
+                return {"action": "reject", "code": 503, "reason": "Media server down"}
+            return {"action": "forward", "uri": f"sip:{ruser}@{self.media_address}"}
+        if ruser in self.registered:
+            return {"action": "lookup"}
+        return {"action": "reject", "code": 404, "reason": "Not Found"}
+
+    # -- worker --------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while self._running:
+            timeout = 0.5
+            if self._timers:
+                timeout = max(0.0, min(0.5, min(t[0] for t in self._timers) - time.monotonic()))
+            try:
+                kind, item = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                kind, item = "tick", None
+            try:
+                if kind == "stop":
+                    return
+                if kind == "driver":
+                    self._driver_event(item)
+                elif kind == "routing":
+                    self._routing_event(item)
+                elif kind == "sip":
+                    self._sip_event(*item)
+                elif kind == "call":
+                    item()
+                self._fire_timers()
+            except Exception:  # one bad event must not stop every call
+                log.exception("voice: handling %s failed", kind)
+
+    def _fire_timers(self) -> None:
+        now = time.monotonic()
+        due = [t for t in self._timers if t[0] <= now]
+        if not due:
+            return
+        self._timers = [t for t in self._timers if t[0] > now]
+        for _, _, fn in due:
+            fn()
+
+    def _later(self, delay: float, key: str, fn: Callable[[], None]) -> None:
+        self._timers = [t for t in self._timers if t[1] != key]
+        self._timers.append((time.monotonic() + delay, key, fn))
+
+    def _cancel(self, key: str) -> None:
+        self._timers = [t for t in self._timers if t[1] != key]
+
+    # -- persistence helpers ---------------------------------------------------------------------
+    def _scope(self, session: Any, tenant_id: int) -> Scoped:
+        principal = Principal(0, tenant_id, "voice", "voice", frozenset())
+        return Scoped(session, principal, self.container.clock)
+
+    def _with_scope(self, tenant_id: int, fn: Callable[[Scoped], Any]) -> Any:
+        with self.container.db.session(clock=self.container.clock, actor_name="voice") as s:
+            return fn(self._scope(s, tenant_id))
+
+    def _emit(self, call: Call, kind: str, **data: Any) -> None:
+        data = {"contact_id": call.contact_id, "number": call.number.number, **data}
+        now: datetime = self.container.clock.now()
+        event = Event(
+            f"voice.{kind}", f"voice.{call.number.queue}", call.number.tenant_id, now, data
+        )
+        with self.container.db.session(clock=self.container.clock, actor_name="voice") as s:
+            record_event(s, event)
+
+    # -- driver events ---------------------------------------------------------------------------
+    def _driver_event(self, ev: DriverEvent) -> None:
+        if ev.kind == "down":
+            self._media_down()
+            return
+        if ev.kind == "ready":
+            return
+        if ev.kind == "incoming":
+            self._incoming(ev)
+            return
+        call = self.calls.get(ev.leg)
+        if call is not None:
+            self._caller_event(call, ev)
+            return
+        call = self.by_agent_leg.get(ev.leg)
+        if call is not None:
+            self._agent_event(call, ev)
+        elif ev.kind == "error":
+            log.warning("media server error: %s", ev.data)
+
+    def _incoming(self, ev: DriverEvent) -> None:
+        local = str(ev.data.get("local", ""))
+        user = _sip_user(local)
+        number = self.numbers.get(user)
+        if number is None:
+            self.driver.hangup(ev.leg, 404)
+            return
+        call = Call(
+            leg=ev.leg,
+            number=number,
+            caller=_sip_user(str(ev.data.get("remote", ""))),
+            sip_call_id=str(ev.data.get("sip_call_id", "")),
+            contact_id=uuid.uuid4().hex,
+            started=time.monotonic(),
+        )
+        self.calls[ev.leg] = call
+        self.driver.answer(ev.leg)
+        self._emit(call, "call_started", caller=call.caller, sip_call_id=call.sip_call_id)
+
+    def _caller_event(self, call: Call, ev: DriverEvent) -> None:
+        if ev.kind == "media" and call.state == "answering":
+            call.state = "ivr"
+            call.ivr = self._with_scope(
+                call.number.tenant_id, lambda scope: new_session(scope, call.number, call.caller)
+            )
+            self._run_actions(call, call.ivr.start())
+        elif ev.kind == "dtmf":
+            self._dtmf(call, str(ev.data.get("digit", "")), str(ev.data.get("method", "")))
+        elif ev.kind == "hangup":
+            self._caller_gone(call, "caller_hangup")
+
+    def _agent_event(self, call: Call, ev: DriverEvent) -> None:
+        if ev.kind in ("media", "answered") and call.state == "offering":
+            agent_id = call.agent_id
+            assert agent_id is not None
+            try:
+                self._with_scope(
+                    call.number.tenant_id,
+                    lambda scope: self.container.routing_service.accept(
+                        scope, agent_id, call.contact_id
+                    ),
+                )
+            except Exception as exc:  # the offer is gone (timed out): drop the agent's leg
+                log.info("voice: accept refused for %s: %s", call.contact_id, exc)
+                self._drop_agent_leg(call)
+                return
+            call.state = "connected"
+            self._cancel(f"announce:{call.leg}")
+            self.driver.bridge(call.leg, call.agent_leg)
+            if self.record:
+                path = (
+                    self.var_dir
+                    / "voice"
+                    / "recordings"
+                    / str(call.number.tenant_id)
+                    / f"{call.contact_id}.wav"
+                )
+                path.parent.mkdir(parents=True, exist_ok=True)
+                call.recording = str(path)
+                self.driver.record(call.leg, str(path), [call.leg, call.agent_leg])
+            self._emit(call, "connected", agent_id=agent_id)
+        elif ev.kind == "hangup":
+            self.by_agent_leg.pop(ev.leg, None)
+            if call.state == "connected":
+                self._end(call, "agent_hangup")
+                self.driver.hangup(call.leg)
+            elif call.state == "offering":
+                code = int(ev.data.get("code") or 0)
+                call.state = "queued"
+                call.agent_leg = ""
+                agent_id, call.agent_id = call.agent_id, None
+                if agent_id is not None:
+                    self._decline(call, agent_id)
+                self._emit(call, "agent_unreached", agent_id=agent_id, code=code)
+
+    def _decline(self, call: Call, agent_id: int) -> None:
+        try:
+            self._with_scope(
+                call.number.tenant_id,
+                lambda scope: self.container.routing_service.decline(
+                    scope, agent_id, call.contact_id
+                ),
+            )
+        except Exception as exc:  # already timed out or rescinded
+            log.info("voice: decline refused for %s: %s", call.contact_id, exc)
+
+    # -- IVR -------------------------------------------------------------------------------------
+    def _run_actions(self, call: Call, actions: list[Any]) -> None:
+        for action in actions:
+            if call.ended or call.state != "ivr":
+                return
+            name = type(action).__name__
+            if name == "Play":
+                path = prompt_wav(self.var_dir, action.text)
+                if not call.pending:
+                    call.interruptible = bool(action.interruptible)
+                else:
+                    call.interruptible = call.interruptible and bool(action.interruptible)
+                call.pending.append(path)
+            elif name == "Collect":
+                length = self._play_pending(call)
+                call.digits = ""
+                call.collect = {
+                    "max": int(action.max_digits),
+                    "timeout": float(action.timeout_s),
+                    "terminator": action.terminator,
+                }
+                self._later(
+                    length + float(action.timeout_s),
+                    f"collect:{call.leg}",
+                    partial(self._collect_timeout, call),
+                )
+            elif name == "ToQueue":
+                self._play_pending(call)
+                self._to_queue(
+                    call,
+                    action.queue or call.number.queue,
+                    float(action.priority),
+                    str(action.reason),
+                )
+            elif name == "Lookup":
+                self._run_actions(call, call.ivr.lookup_result(None))  # hooks: not in voice v1
+            elif name == "Hangup":
+                length = self._play_pending(call)
+                reason = str(action.reason)
+                self._later(
+                    length + 0.3,
+                    f"hangup:{call.leg}",
+                    partial(self._ivr_hangup, call, reason),
+                )
+            else:  # SendSms, OfferCallback, Voicemail: recorded, not performed by voice v1
+                self._emit(call, "ivr_action", action=name)
+
+    def _play_pending(self, call: Call) -> float:
+        if not call.pending:
+            return 0.0
+        files, call.pending = call.pending, []
+        self.driver.play(call.leg, [str(f) for f in files])
+        return sum(wav_seconds(f) for f in files)
+
+    def _dtmf(self, call: Call, digit: str, method: str) -> None:
+        call.dtmf_methods.append(method)
+        if call.state != "ivr" or call.collect is None:
+            self._emit(call, "dtmf", digit=digit, method=method, state=call.state)
+            return
+        collect = call.collect
+        if not call.digits and call.interruptible:
+            self.driver.stop(call.leg)
+        if digit == collect["terminator"]:
+            self._collected(call)
+            return
+        call.digits += digit
+        if len(call.digits) >= collect["max"]:
+            self._collected(call)
+        else:
+            self._later(
+                collect["timeout"], f"collect:{call.leg}", partial(self._collect_timeout, call)
+            )
+
+    def _collected(self, call: Call) -> None:
+        self._cancel(f"collect:{call.leg}")
+        digits, call.digits, call.collect = call.digits, "", None
+        self._emit(call, "digits", digits=digits, method=call.dtmf_methods[-1])
+        self._run_actions(call, call.ivr.digits(digits))
+
+    def _collect_timeout(self, call: Call) -> None:
+        if call.ended or call.collect is None:
+            return
+        if call.digits:
+            self._collected(call)
+            return
+        call.collect = None
+        self._run_actions(call, call.ivr.timeout())
+
+    def _ivr_hangup(self, call: Call, reason: str) -> None:
+        if call.ended:
+            return
+        self._end(call, f"ivr_{reason}")
+        self.driver.hangup(call.leg)
+
+    # -- queue -----------------------------------------------------------------------------------
+    def _to_queue(self, call: Call, queue_code: str, priority: float, reason: str) -> None:
+        call.state = "queued"
+        call.queue = queue_code
+        self.by_contact[call.contact_id] = call
+        routing = self.container.routing_service
+        path = [list(step) if isinstance(step, tuple) else step for step in call.ivr.path or []]
+
+        def arrive(scope: Scoped) -> None:
+            key = f"{scope.tenant_id}.{queue_code}"
+            if key not in routing.runtime.queue_configs:
+                routing.sync_tenant(scope.session, scope.tenant_id)
+            routing.arrive(
+                scope,
+                queue=queue_code,
+                media="voice",
+                external_id=f"voice-{call.sip_call_id}" if call.sip_call_id else None,
+                customer_id=None,
+                priority=priority,
+                attributes={
+                    "channel": "voice",
+                    "caller": call.caller,
+                    "number": call.number.number,
+                    "ivr_reason": reason,
+                    "ivr_steps": len(path),
+                },
+                skills={},
+                contact_id=call.contact_id,
+            )
+
+        try:
+            self._with_scope(call.number.tenant_id, arrive)
+        except Exception as exc:
+            log.warning("voice: queueing %s failed: %s", call.contact_id, exc)
+            self.by_contact.pop(call.contact_id, None)
+            self._end(call, "queue_failed")
+            self.driver.hangup(call.leg, 503)
+            return
+        self._emit(call, "queued", queue=queue_code, reason=reason, ivr_path=path)
+        if call.state == "queued":  # not offered within the arrival already
+            self._announce(call)
+
+    def _announce(self, call: Call) -> None:
+        if call.ended or call.state not in ("queued", "offering"):
+            return
+        pos = self.container.routing_service.position(call.contact_id)
+        files = [str(self.moh)]
+        if pos is not None:
+            text = announcement_text(int(pos["position"]), pos.get("expected_wait_s"))
+            files.insert(0, str(prompt_wav(self.var_dir, text)))
+            self._emit(
+                call,
+                "announced",
+                position=pos["position"],
+                expected_wait_s=pos.get("expected_wait_s"),
+                text=text,
+            )
+        self.driver.play(call.leg, files, loop=True)
+        self._later(self.announce_every_s, f"announce:{call.leg}", partial(self._announce, call))
+
+    # -- routing events --------------------------------------------------------------------------
+    def _routing_event(self, event: Event) -> None:
+        data = event.data
+        call = self.by_contact.get(str(data.get("contact_id")))
+        if call is None or call.ended:
+            return
+        kind = event.type
+        if kind == "contact_offered" and call.state == "queued":
+            agent_id = int(data["agent_id"])
+            extension = self._extension(call.number.tenant_id, agent_id)
+            if not extension:
+                self._decline(call, agent_id)
+                return
+            call.state = "offering"
+            call.agent_id = agent_id
+            call.agent_leg = f"ag-{uuid.uuid4().hex[:10]}"
+            self.by_agent_leg[call.agent_leg] = call
+            self.driver.originate(call.agent_leg, f"sip:{extension}@{self.proxy}")
+            self._emit(call, "agent_called", agent_id=agent_id, extension=extension)
+        elif kind in ("offer_timed_out", "offer_rescinded", "offer_declined"):
+            if call.state == "offering" and str(call.agent_id) == str(data.get("agent_id")):
+                self._drop_agent_leg(call)
+        elif kind in ("contact_closed", "contact_expired") and call.state in ("queued", "offering"):
+            # routing gave up (maximum wait, callback...): tell the caller goodbye
+            self._drop_agent_leg(call)
+            self._end(call, f"routing_{data.get('outcome') or kind}")
+            self.driver.hangup(call.leg)
+
+    def _drop_agent_leg(self, call: Call) -> None:
+        if call.agent_leg:
+            self.by_agent_leg.pop(call.agent_leg, None)
+            self.driver.hangup(call.agent_leg, 487)
+        call.agent_leg = ""
+        call.agent_id = None
+        if call.state == "offering":
+            call.state = "queued"
+
+    def _extension(self, tenant_id: int, agent_id: int) -> str:
+        """The agent's SIP extension: their 工号 (job number), as their phone registers it."""
+        with self.container.db.sessions() as session:
+            try:
+                user = user_in_tenant(self._scope(session, tenant_id), agent_id)
+            except DomainError:
+                return ""
+            return str(user.job_number or "")
+
+    # -- Kamailio --------------------------------------------------------------------------------
+    def _sip_event(self, kind: str, params: dict[str, str]) -> None:
+        if kind == "register":
+            user = params.get("user", "")
+            if not user:
+                return
+            if params.get("expires") == "0":
+                self.registered.pop(user, None)
+            else:
+                self.registered[user] = params.get("contact", "")
+
+    # -- endings ---------------------------------------------------------------------------------
+    def _caller_gone(self, call: Call, reason: str) -> None:
+        if call.ended:
+            return
+        if call.state == "connected" and call.agent_leg:
+            self.driver.hangup(call.agent_leg)
+        self._end(call, reason)
+
+    def _end(self, call: Call, reason: str) -> None:
+        if call.ended:
+            return
+        call.ended = True
+        for key in ("collect", "announce", "hangup"):
+            self._cancel(f"{key}:{call.leg}")
+        self.calls.pop(call.leg, None)
+        self.by_contact.pop(call.contact_id, None)
+        state = call.state
+        routing = self.container.routing_service
+        tenant = call.number.tenant_id
+        try:
+            if state in ("answering", "ivr"):
+                if call.ivr is not None and not call.ivr.finished:
+                    call.ivr.hangup()
+                    self._emit(
+                        call,
+                        "ivr_abandoned",
+                        reason=reason,
+                        path=[list(s) for s in call.ivr.path or []],
+                    )
+            elif state in ("queued", "offering"):
+                if call.agent_leg:
+                    self.by_agent_leg.pop(call.agent_leg, None)
+                    self.driver.hangup(call.agent_leg, 487)
+                if not reason.startswith("routing_"):
+                    abandon_reason = "abandoned" if reason == "caller_hangup" else reason
+                    self._with_scope(
+                        tenant,
+                        lambda scope: routing._submit(
+                            scope, _abandon(call.contact_id, abandon_reason)
+                        ),
+                    )
+            elif state == "connected" and call.agent_id is not None:
+                agent_id = call.agent_id
+                self.by_agent_leg.pop(call.agent_leg, None)
+                self._with_scope(
+                    tenant, lambda scope: routing.complete(scope, agent_id, call.contact_id)
+                )
+        except Exception:
+            log.exception("voice: routing did not take the end of %s", call.contact_id)
+        call.state = "ended"
+        self._emit(
+            call,
+            "call_ended",
+            reason=reason,
+            in_state=state,
+            duration_s=round(time.monotonic() - call.started, 3),
+            recording=bool(call.recording),
+        )
+
+    def _media_down(self) -> None:
+        self.media_up = False
+        for call in list(self.calls.values()):
+            self._end(call, "media_server_down")
+        log.warning("voice: media server connection lost; calls released")
+
+
+def _abandon(contact_id: str, reason: str) -> Any:
+    """An abandon command with its reason (``RoutingService.abandon`` takes none)."""
+    return command_from_dict({"type": "abandon", "contact_id": contact_id, "reason": reason})
+
+
+def _sip_user(uri: str) -> str:
+    """``"Name" <sip:4000@host;tag>`` → ``4000``."""
+    start = uri.find("sip:")
+    if start < 0:
+        return ""
+    rest = uri[start + 4 :]
+    user = rest.split("@", 1)[0] if "@" in rest else ""
+    return user.split(";", 1)[0]

@@ -1,0 +1,110 @@
+"""The IVR session a call runs: the tenant's published flow (``kefu.ivr``), an inline flow, or
+a built-in one-level menu (1 → the number's queue, 0 → a human) when neither is configured."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kefu.tenancy import Scoped, tenant_calendar
+
+__all__ = ["builtin_flow", "new_session"]
+
+WELCOME = "欢迎致电。业务咨询请按1，人工服务请按0。"
+
+
+def builtin_flow(queue: str) -> dict[str, Any]:
+    return {
+        "start": "main",
+        "settings": {"human_queue": queue, "timeout_s": 5},
+        "nodes": {
+            "main": {"type": "menu", "prompt": WELCOME, "options": {"1": "agent"}},
+            "agent": {"type": "queue", "queue": queue},
+        },
+    }
+
+
+def new_session(scope: Scoped, number: Any, caller: str) -> Any:
+    """An ``IvrSession`` for this call (``kefu.ivr.runner`` contract)."""
+    local_now = scope.clock.now()
+    is_workday, is_holiday = True, False
+    try:
+        calendar = tenant_calendar(scope.session, scope.tenant_id)
+        local_now = calendar.to_local(local_now)
+        is_workday = calendar.is_working_day(local_now.date())
+        is_holiday = not is_workday and local_now.weekday() < 5  # a weekday off: a holiday
+    except Exception:  # no calendar configured: a plain working day
+        pass
+    try:
+        import kefu.ivr as ivr
+        from kefu.ivr import IvrSession, parse_flow
+    except ImportError:  # kefu.ivr not installed: the built-in menu
+        return _BuiltinMenu(number.queue)
+    flow = None
+    published = getattr(ivr, "published_flow", None)
+    if number.flow_code and published is not None:
+        flow = published(scope.session, scope.tenant_id, number.flow_code)
+    if flow is None:
+        flow = parse_flow(dict(number.flow) if number.flow else builtin_flow(number.queue))
+    return IvrSession(
+        flow,
+        caller={"phone": caller},
+        local_now=local_now,
+        is_workday=is_workday,
+        is_holiday=is_holiday,
+        clock=scope.clock,
+    )
+
+
+@dataclass(frozen=True)
+class Play:
+    prompt: str
+    text: str
+    interruptible: bool = True
+
+
+@dataclass(frozen=True)
+class Collect:
+    max_digits: int
+    timeout_s: float
+    terminator: str | None = "#"
+
+
+@dataclass(frozen=True)
+class ToQueue:
+    queue: str
+    priority: int = 0
+    reason: str = "menu"
+
+
+class _BuiltinMenu:
+    """The same contract as ``IvrSession`` for a single menu: any key or none → the queue."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+        self.finished = False
+        self.outcome: str | None = None
+        self.path: list[tuple[str, float]] = []
+        self._t0 = time.monotonic()
+
+    def start(self) -> list[Any]:
+        self.path.append(("main", 0.0))
+        return [Play("", WELCOME), Collect(1, 5.0)]
+
+    def digits(self, digits: str) -> list[Any]:
+        return self._queue("zero_out" if digits == "0" else "menu")
+
+    def timeout(self) -> list[Any]:
+        return self._queue("no_input")
+
+    def lookup_result(self, data: Any) -> list[Any]:
+        return []
+
+    def hangup(self) -> None:
+        self.finished, self.outcome = True, "abandoned"
+
+    def _queue(self, reason: str) -> list[Any]:
+        self.finished, self.outcome = True, "queued"
+        self.path.append(("agent", round(time.monotonic() - self._t0, 3)))
+        return [ToQueue(self.queue, 0, reason)]
