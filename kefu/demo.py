@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kefu.core.clock import Clock
 from kefu.customers.tables import Customer, Interaction
 from kefu.desk.demo import seed_desk
+from kefu.ivr.demo import seed_ivr
 from kefu.knowledge.demo import seed_knowledge
 from kefu.routing.tables import AgentSkill, QueueConfig, Skill
 from kefu.tenancy.security import hash_password
@@ -262,4 +263,5 @@ def seed_demo(
     seed_desk(session, clock, tid, named)  # desk and web chat: widget, dispositions, a VIP
     seed_workorders(session, clock, tid, named, agents, bank.id)  # tickets: 专班, templates, orders
     seed_wfm(session, clock, tid)  # workforce management: six weeks of synthetic history
+    seed_ivr(session, clock, tid, named["admin"].id)  # IVR: hotline menu, a week of sessions
     return True
