@@ -472,13 +472,16 @@ class CallControl:
         pos = self.container.routing_service.position(call.contact_id)
         files = [str(self.moh)]
         if pos is not None:
-            text = announcement_text(int(pos["position"]), pos.get("expected_wait_s"))
+            wait = pos.get("expected_wait_s")
+            if wait is not None and not math.isfinite(wait):
+                wait = None  # nobody ready: no estimate (and JSON has no infinity)
+            text = announcement_text(int(pos["position"]), wait)
             files.insert(0, str(prompt_wav(self.var_dir, text)))
             self._emit(
                 call,
                 "announced",
                 position=pos["position"],
-                expected_wait_s=pos.get("expected_wait_s"),
+                expected_wait_s=wait,
                 text=text,
             )
         self.driver.play(call.leg, files, loop=True)
@@ -545,7 +548,7 @@ class CallControl:
     def _caller_gone(self, call: Call, reason: str) -> None:
         if call.ended:
             return
-        if call.state == "connected" and call.agent_leg:
+        if call.state == "connected" and call.agent_leg and self.media_up:
             self.driver.hangup(call.agent_leg)
         self._end(call, reason)
 
@@ -573,7 +576,8 @@ class CallControl:
             elif state in ("queued", "offering"):
                 if call.agent_leg:
                     self.by_agent_leg.pop(call.agent_leg, None)
-                    self.driver.hangup(call.agent_leg, 487)
+                    if self.media_up:
+                        self.driver.hangup(call.agent_leg, 487)
                 if not reason.startswith("routing_"):
                     abandon_reason = "abandoned" if reason == "caller_hangup" else reason
                     self._with_scope(

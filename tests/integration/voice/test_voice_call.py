@@ -14,7 +14,13 @@ import pytest
 
 from tests.integration.voice.conftest import AGENT_HZ, CALLER_HZ, Stack, read_samples
 
-pytestmark = [pytest.mark.voice, pytest.mark.integration, pytest.mark.slow]
+# one stack per module: keep these tests on one xdist worker (the crash test runs last)
+pytestmark = [
+    pytest.mark.voice,
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("voice"),
+]
 
 RATE = 8000
 
