@@ -109,6 +109,9 @@ def build_container(
     from kefu.wfm.api import install as install_wfm
 
     install_wfm(container)  # live adherence exceptions from agents' state changes
+    from kefu.tickets.dispatch import install as install_workorders
+
+    install_workorders(container)  # routing offers assign work orders
     return container
 
 
@@ -154,7 +157,9 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         from kefu.tickets.worker import sla_loop
 
-        sla_task = asyncio.create_task(sla_loop(container.db, container.clock))
+        sla_task = asyncio.create_task(
+            sla_loop(container.db, container.clock, routing=container.routing_service)
+        )
         yield
         sla_task.cancel()
         container.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.errors import ConflictError, DomainError, NotFoundError, ValidationFailed
 from kefu.customers import check_customer
+from kefu.routing import provision
 from kefu.routing.commands import (
     Abandon,
     Accept,
@@ -371,3 +373,46 @@ class RoutingService:
     def _own_agent(self, user_id: int) -> None:
         if str(user_id) not in self.runtime.agent_tenant:
             raise DomainError("agent_not_logged_in", status=409)
+
+    # -- features that route their own work (work orders) ----------------------------------------
+    def ensure_queue(
+        self,
+        session: Session,
+        tenant_id: int,
+        code: str,
+        name: str,
+        *,
+        media: str,
+        strategy: str = "least_occupied",
+        options: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue and skill rows ``code`` (caller commits, then ``sync_tenant``); True if new."""
+        return provision.ensure_queue(
+            session, tenant_id, code, name, media=media, strategy=strategy, options=options or {}
+        )
+
+    def grant_skill(self, session: Session, tenant_id: int, user_id: int, code: str) -> bool:
+        return provision.grant_skill(session, tenant_id, user_id, code, code)
+
+    def revoke_skill(self, session: Session, tenant_id: int, user_id: int, code: str) -> None:
+        provision.revoke_skill(session, tenant_id, user_id, code)
+
+    def login_ready(self, scope: Scoped, user: Any, capacity: dict[str, int]) -> list[RoutingEvent]:
+        """Log a user in taking only the media in ``capacity`` (so many at once), and make them
+        ready: a feature working for people without a desk (back-office work-order handlers)."""
+        self.sync_tenant(scope.session, scope.tenant_id, scope.principal)
+        profile = agent_profile(scope.session, scope.tenant_id, user)
+        profile = replace(profile, capacity={Media(k): v for k, v in capacity.items()})
+        events = self._submit(scope, Login(profile=profile))
+        events += self._submit(
+            scope, SetState(agent_id=str(user.id), presence=Presence.READY, reason="")
+        )
+        return events
+
+    def contact_view(self, contact_id: str) -> dict[str, Any] | None:
+        """The engine's view of a contact (``status`` ``closed`` once over), None if unknown."""
+        try:
+            view: dict[str, Any] = self.runtime.read(lambda e: e.contact_view(contact_id))
+        except RoutingError:
+            return None
+        return view

@@ -24,7 +24,7 @@ from kefu.core.errors import (
 )
 from kefu.customers.tables import Customer, Interaction
 from kefu.tenancy.tables import User
-from kefu.tickets import reports, services
+from kefu.tickets import dispatch, reports, services
 from kefu.tickets.attachments import attachment_path, store_attachment
 from kefu.tickets.model import allowed_actions
 from kefu.tickets.schemas import (
@@ -75,13 +75,17 @@ MANAGE, APPROVE, REPORT = "workorders.manage", "workorders.approve", "workorders
 
 @contextmanager
 def _committing(ctx: Ctx) -> Iterator[None]:
-    """Run a write and commit it; a concurrent edit of the same order is a 409, never lost."""
+    """Run a write and commit it; a concurrent edit of the same order is a 409, never lost.
+    Then the orders it changed meet the routing engine (queued, moved, ended; see dispatch)."""
+    service = ctx.container.routing_service
+    dispatch.routed_session(ctx.session, service)
     try:
         yield
         ctx.commit()
     except StaleDataError as exc:
         ctx.session.rollback()
         raise ConflictError("stale_version") from exc
+    dispatch.dispatch_touched(service, ctx.session, ctx.container.clock)
 
 
 def _users(ctx: Ctx, values: dict[str, Any], *names: str) -> None:
@@ -165,11 +169,15 @@ def set_members(
             )
     if errors:
         raise ValidationFailed(errors=errors)
+    before = [m.user_id for m in services.member_loads(ctx.scope, group_id)]
     with _committing(ctx):
         rows = services.set_members(
             ctx.scope, group_id, [(m.user_id, m.capacity) for m in body.members]
         )
         result = [{"user_id": r.user_id, "capacity": r.capacity} for r in rows]
+    dispatch.sync_members(
+        ctx.container.routing_service, ctx.session, ctx.container.clock, group_id, before
+    )
     return {"items": result, "total": len(result)}
 
 
@@ -255,6 +263,8 @@ def order_out(order: WorkOrder, **extra: Any) -> dict[str, Any]:
     data = OrderOut.model_validate(order).model_dump(mode="json")
     data["policy"] = str((order.sla_policy or {}).get("code", ""))
     data["allowed_actions"] = [a.value for a in allowed_actions(order.status)]
+    data["routing_priority"] = order.routing_priority
+    data["routing_contact_id"] = order.routing_contact_id
     data.update(extra)
     return data
 
@@ -657,6 +667,12 @@ def delete_view(view_id: int, ctx: Ctx = Depends(require(READ))) -> Response:
 def run_sla_check(ctx: Ctx = Depends(require(APPROVE))) -> dict[str, Any]:
     with _committing(ctx):
         report = services.check_sla(ctx.session, ctx.container.clock, tenant_id=ctx.scope.tenant_id)
+    dispatch.reprioritise(
+        ctx.container.routing_service,
+        ctx.session,
+        ctx.container.clock,
+        tenant_id=ctx.scope.tenant_id,
+    )
     return {
         "checked": report.checked,
         "warnings": report.warnings,

@@ -67,9 +67,12 @@ from kefu.tickets.tables import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "ROUTED",
+    "TOUCHED",
     "SlaReport",
     "act",
     "add_comment",
+    "assign_routed",
     "assign_within_group",
     "check_sla",
     "create_group",
@@ -89,6 +92,11 @@ __all__ = [
 ]
 
 DEFAULT_POLICY = "telecom_cn"
+# ``session.info`` keys. ROUTED: the routing engine assigns orders inside groups (set by the API
+# and the SLA worker); TOUCHED: ids of orders changed in this transaction, which
+# ``kefu.tickets.dispatch.sync_orders`` brings in line with their routing contacts after commit.
+ROUTED = "wo_routed"
+TOUCHED = "wo_touched"
 CLOSED_STATES = frozenset({Status.CLOSED.value, Status.CANCELLED.value})
 
 
@@ -375,6 +383,15 @@ def _marks(order: WorkOrder) -> dict[str, list[Any]]:
 # --- orders ----------------------------------------------------------------------------------
 
 
+def _routed(scope: Scoped) -> bool:
+    return bool(scope.session.info.get(ROUTED))
+
+
+def _touch(scope: Scoped, order: WorkOrder) -> None:
+    if _routed(scope):
+        scope.session.info.setdefault(TOUCHED, set()).add(order.id)
+
+
 def _set_status(order: WorkOrder, status: Status, now: datetime) -> None:
     order.status = status.value
     order.is_open = status in OPEN
@@ -391,6 +408,7 @@ def _apply(
     **data: Any,
 ) -> None:
     """Make one workflow move: validate, record the event first, then change the row."""
+    _touch(scope, order)
     now = scope.clock.now()
     move = transition(order.status, action, actor_id=actor_id, reason=reason, at=now)
     _emit(scope, order, action.value, transition=move.as_dict(), **data)
@@ -487,12 +505,18 @@ def timeline(scope: Scoped, order: WorkOrder, limit: int = 1000) -> list[EventRe
 def assign_within_group(
     scope: Scoped, order: WorkOrder, *, exclude: int | None = None
 ) -> int | None:
-    """Give an order waiting in its group to a member: the one with the fewest open orders.
+    """Give an order waiting in its group to a member.
 
-    The routing seam: the routing engine takes this over (media type ``work_order``, priority
-    from ``policies.routing_priority``). Returns the chosen user id, or None (stays queued).
+    With the routing engine (``session.info[ROUTED]``: the server's API and SLA worker) the order
+    only waits here: after the commit it is offered as a routing contact to the group's queue and
+    assigned when the engine offers it to a member (``kefu.tickets.dispatch``). Without an engine
+    (demo seed, bulk imports, services used alone) the member with the fewest open orders gets
+    it. Returns the chosen user id, or None (stays queued, or left to the engine).
     """
     if order.group_id is None or order.status not in (Status.NEW.value, Status.REOPENED.value):
+        return None
+    if _routed(scope):
+        _touch(scope, order)
         return None
     chosen = _pick_member(scope, order.group_id, exclude=exclude)
     if chosen is None:
@@ -509,6 +533,24 @@ def assign_within_group(
     order.assignee_id = chosen
     _notify(scope, chosen, order, "assigned")
     return chosen
+
+
+def assign_routed(scope: Scoped, order: WorkOrder, user_id: int) -> bool:
+    """The routing engine offered the order's contact to ``user_id``: assign it (system actor)."""
+    if order.status not in (Status.NEW.value, Status.REOPENED.value) or order.group_id is None:
+        return False
+    _apply(
+        scope,
+        order,
+        Action.ASSIGN,
+        actor_id=None,
+        reason="routing",
+        assignee_id=user_id,
+        group_id=order.group_id,
+    )
+    order.assignee_id = user_id
+    _notify(scope, user_id, order, "assigned")
+    return True
 
 
 @dataclass
@@ -637,7 +679,8 @@ def create_order(
     )
     # The first assignment is decided before the row is written, so a new order costs one INSERT;
     # its events are recorded in the same transaction right after (they need the order's id).
-    assignee = _pick_member(scope, group.id) if auto_assign else None
+    routed = _routed(scope)
+    assignee = _pick_member(scope, group.id) if auto_assign and not routed else None
     assign = (
         transition(Status.NEW, Action.ASSIGN, actor_id=None, reason="auto", at=now)
         if assignee is not None
@@ -670,6 +713,8 @@ def create_order(
         _emit(scope, order, "assign", transition=assign.as_dict(), assignee_id=assignee)
         _notify(scope, assignee, order, "assigned")
     _bump(scope, order, created=1)
+    if routed and auto_assign:
+        _touch(scope, order)
     return Created(order)
 
 

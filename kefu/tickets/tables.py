@@ -114,6 +114,8 @@ class WorkOrder(TenantOwned, Base):
         Index("ix_work_orders_customer_topic", "customer_id", "topic", "created_at"),
         # backlog by age
         Index("ix_work_orders_backlog", "tenant_id", "is_open", "created_at", "group_id"),
+        # the routing engine's events name the contact an order rides on
+        Index("ix_work_orders_routing_contact", "routing_contact_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -175,6 +177,9 @@ class WorkOrder(TenantOwned, Base):
     followup_status: Mapped[str] = mapped_column(String(12), default="")
     followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the routing contact (media work_order) that offers or holds the order, and its priority
+    routing_contact_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    routing_priority: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declaration
