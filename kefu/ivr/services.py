@@ -29,6 +29,7 @@ __all__ = [
     "delete_prompt",
     "findings_problem",
     "flow_by_code",
+    "flow_version",
     "metrics",
     "new_session",
     "publish",
@@ -222,6 +223,25 @@ def published_flow(session: Session, tenant_id: int, code: str) -> Flow | None:
     if flow is None or has_errors(findings):  # cannot happen for a published version
         return None
     return replace(flow, code=code, version=int(row[1]))
+
+
+def flow_version(session: Session, tenant_id: int, code: str, version: int) -> Flow | None:
+    """A given version of flow ``code`` (e.g. the one a running chat started on)."""
+    row = session.scalar(
+        select(IvrFlowVersion.definition)
+        .join(IvrFlow, IvrFlow.id == IvrFlowVersion.flow_id)
+        .where(
+            IvrFlow.tenant_id == tenant_id,
+            IvrFlow.code == code,
+            IvrFlowVersion.version == version,
+        )
+    )
+    if row is None:
+        return None
+    flow, findings = check(row)
+    if flow is None or has_errors(findings):
+        return None
+    return replace(flow, code=code, version=version)
 
 
 def new_session(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.db.base import Base, BigId, JsonData, TenantOwned, UTCDateTime
 
-__all__ = ["IvrFlow", "IvrFlowVersion", "IvrPrompt"]
+__all__ = ["IvrChatSession", "IvrFlow", "IvrFlowVersion", "IvrPrompt"]
 
 
 class IvrFlow(TenantOwned, Base):
@@ -69,5 +69,23 @@ class IvrPrompt(TenantOwned, Base):
     created_by: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IvrChatSession(TenantOwned, Base):
+    """The text bot's state for one web-chat conversation (replayable inputs, see textbot)."""
+
+    __tablename__ = "ivr_chat_sessions"
+    __table_args__ = (UniqueConstraint("conversation_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("webchat_conversations.id", ondelete="CASCADE")
+    )
+    flow_code: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
+    finished: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -187,7 +187,12 @@ def my_send(
 ) -> dict[str, Any]:
     conversation = _customer(ctx, token)
     message = services.customer_send(
-        ctx.session, ctx.container.clock, conversation, body.text, body.client_id
+        ctx.session,
+        ctx.container.clock,
+        conversation,
+        body.text,
+        body.client_id,
+        routing=_routing(ctx.container),
     )
     message.pop("agent_id", None)
     return message

@@ -70,6 +70,7 @@ class WidgetIn(Input):
     callback_queue: str = Field(default="", max_length=40)
     welcome: str = Field(default="", max_length=2000)
     topics: list[dict[str, str]] = Field(default_factory=list, max_length=12)
+    ivr_flow: str = Field(default="", max_length=40)  # a published IVR flow's code: text menu
     active: bool = True
 
 
@@ -79,6 +80,7 @@ class WidgetPatch(Input):
     callback_queue: str | None = Field(default=None, max_length=40)
     welcome: str | None = Field(default=None, max_length=2000)
     topics: list[dict[str, str]] | None = Field(default=None, max_length=12)
+    ivr_flow: str | None = Field(default=None, max_length=40)
     active: bool | None = None
 
 
@@ -90,4 +92,5 @@ class WidgetOut(Output):
     callback_queue: str
     welcome: str
     topics: list[dict[str, Any]]
+    ivr_flow: str
     active: bool

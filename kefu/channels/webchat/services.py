@@ -51,6 +51,7 @@ from kefu.core.events import Event
 from kefu.core.ids import digest, new_token
 from kefu.customers import identify_customer, vip_level_of
 from kefu.db.eventlog import record_event
+from kefu.ivr import chat_leave, chat_reply, start_chat
 from kefu.tenancy import Principal, Scoped, user_in_tenant
 
 __all__ = [
@@ -339,6 +340,70 @@ def start_conversation(
     if first:
         _append(session, conversation, now, sender="customer", kind="text", body=first)
     session.commit()
+    if widget.ivr_flow and _ivr_first(session, clock, scope, widget, conversation):
+        return conversation, token  # the self-service text menu first; queued on a hand-over
+    queue_conversation(session, clock, routing, widget, conversation)
+    return conversation, token
+
+
+def _bot_say(session: Session, clock: Clock, conversation: ChatConversation, turn: Any) -> None:
+    for m in turn.messages:
+        data = {"bot": m.kind}
+        _append(
+            session, conversation, clock.now(), sender="system", kind="ivr", body=m.text, data=data
+        )
+
+
+def _ivr_first(
+    session: Session,
+    clock: Clock,
+    scope: Scoped,
+    widget: ChatWidget,
+    conversation: ChatConversation,
+) -> bool:
+    """Start the widget's IVR flow as a text menu; True while the customer is in it."""
+    customer_id = conversation.customer_id
+    vip = vip_level_of(scope, customer_id) if customer_id is not None else 0
+    caller = {"phone": conversation.phone, "vip_level": vip, "customer_id": customer_id}
+    turn = start_chat(
+        session,
+        clock,
+        widget.tenant_id,
+        widget.ivr_flow,
+        conversation.id,
+        conversation.contact_id,
+        caller,
+    )
+    if turn is None:
+        return False  # the flow is not published: straight to the queue
+    _bot_say(session, clock, conversation, turn)
+    session.commit()
+    return not _ivr_over(session, clock, conversation, turn)
+
+
+def _ivr_over(session: Session, clock: Clock, conversation: ChatConversation, turn: Any) -> bool:
+    """After a bot turn: True when the chat should go to the queue now; a self-service success
+    ends the chat instead."""
+    if not turn.finished:
+        return False
+    if turn.handover is None:
+        _set_status(
+            session, conversation, status=ConversationStatus.ENDED.value, ended_at=clock.now()
+        )
+        _append(session, conversation, clock.now(), sender="system", kind="ended")
+        session.commit()
+        return False
+    return True
+
+
+def queue_conversation(
+    session: Session, clock: Clock, routing: Any, widget: ChatWidget, conversation: ChatConversation
+) -> None:
+    """Hand the chat to routing in its widget's queue (priority by VIP level)."""
+    scope = system_scope(session, widget.tenant_id, clock)
+    now = clock.now()
+    customer_id = conversation.customer_id
+    topic = conversation.topic
     vip = vip_level_of(scope, customer_id) if customer_id is not None else 0
     queue_key = f"{widget.tenant_id}.{widget.queue_code}"
     if queue_key not in routing.runtime.queue_configs:
@@ -366,15 +431,31 @@ def start_conversation(
         session.commit()
         raise
     session.commit()
-    return conversation, token
 
 
 def customer_send(
-    session: Session, clock: Clock, conversation: ChatConversation, text: str, client_id: str
+    session: Session,
+    clock: Clock,
+    conversation: ChatConversation,
+    text: str,
+    client_id: str,
+    routing: Any = None,
 ) -> dict[str, Any]:
     if conversation.status not in OPEN_STATUSES:
         raise ConflictError("chat_closed")
-    return _send(session, conversation, clock, sender="customer", text=text, client_id=client_id)
+    message = _send(session, conversation, clock, sender="customer", text=text, client_id=client_id)
+    session.refresh(conversation)
+    fresh = message.get("seq") == conversation.last_seq  # not a retried client_id
+    if routing is not None and fresh and conversation.status == ConversationStatus.WAITING:
+        turn = chat_reply(session, clock, conversation.id, conversation.contact_id, text)
+        if turn is not None:  # the customer is in the self-service text menu (kefu.ivr)
+            _bot_say(session, clock, conversation, turn)
+            session.commit()
+            if _ivr_over(session, clock, conversation, turn):
+                widget = session.get(ChatWidget, conversation.widget_id)
+                if widget is not None:
+                    queue_conversation(session, clock, routing, widget, conversation)
+    return message
 
 
 def agent_send(
@@ -492,6 +573,12 @@ def customer_end(
     status = conversation.status
     if status not in OPEN_STATUSES:
         return  # already over: closing twice changes nothing
+    if chat_leave(session, clock, conversation.id, conversation.contact_id):  # left the menu
+        now = clock.now()
+        _set_status(session, conversation, status=ConversationStatus.ABANDONED.value, ended_at=now)
+        _append(session, conversation, now, sender="system", kind="customer_left")
+        session.commit()
+        return
     if status == ConversationStatus.ACTIVE and conversation.agent_id is not None:
         _append(session, conversation, clock.now(), sender="system", kind="customer_left")
         session.commit()

@@ -27,6 +27,7 @@ class ChatWidget(TenantOwned, Base):
     welcome: Mapped[str] = mapped_column(Text, default="")
     # Self-service topics offered before a human: [{"code": "bill", "label": "话费查询"}, ...]
     topics: Mapped[list[dict[str, Any]]] = mapped_column(JsonData, default=list)
+    ivr_flow: Mapped[str] = mapped_column(String(40), default="")  # text menu first (kefu.ivr)
     active: Mapped[bool] = mapped_column(default=True)
 
 

@@ -56,6 +56,7 @@
     const d = m.data || {};
     switch (m.kind) {
       case "welcome": return m.body;
+      case "ivr": return m.body;
       case "self_service": return t("webchat.self_service", d);
       case "agent_joined": return t("webchat.agent_joined", d);
       case "transferring": return t("webchat.transferring");
