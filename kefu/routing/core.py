@@ -69,12 +69,16 @@ class RoutingCore(RoutingIndex):
             self._now = now
             self._day = (now + self._config.day_offset_s * 1_000_000) // DAY_US
             self._schedule(self._day_start(self._day + 1), DAY, None, 0)
-        self._run_timers(now)
+        timers = self._timers
+        if timers and timers[0][0] <= now:
+            self._run_timers(now)
         if now > self._now:
             self._now = now
 
     def _take(self) -> list[RoutingEvent]:
-        self._run_timers(self._now)
+        timers = self._timers
+        if timers and timers[0][0] <= self._now:
+            self._run_timers(self._now)
         out, self._out = self._out, []
         if self._records:
             return out  # type: ignore[return-value]  # records: see RoutingIndex.__init__
@@ -224,13 +228,13 @@ class RoutingCore(RoutingIndex):
     def _arm(self, contact: ContactRT) -> None:
         """(Re)schedule the timers of a waiting contact: next overflow step, max wait, sticky."""
         contact.epoch += 1
-        config = contact.queue.config
+        queue = contact.queue
         base = contact.stage_base_us
-        if contact.next_step < len(config.overflow):
-            due = base + us(config.overflow[contact.next_step].after_s)
+        if contact.next_step < len(queue.step_us):
+            due = base + queue.step_us[contact.next_step]
             self._schedule(due, STEP, contact, contact.epoch)
-        if config.max_wait_s is not None and not contact.callback:
-            self._schedule(base + us(config.max_wait_s), MAXWAIT, contact, contact.epoch)
+        if queue.max_wait_us is not None and not contact.callback:
+            self._schedule(base + queue.max_wait_us, MAXWAIT, contact, contact.epoch)
         if contact.sticky_agent is not None:
             self._schedule(contact.sticky_until_us, STICKY, contact, contact.epoch)
 
@@ -270,7 +274,7 @@ class RoutingCore(RoutingIndex):
         agent.version += 1
         if config.strategy is Strategy.ROUND_ROBIN:
             queue.rr[aid] = token
-        deadline = now + us(config.ring_timeout_s)
+        deadline = now + queue.ring_us
         self._schedule(deadline, RING, contact, token)
         self._out.append((ContactOffered, now, cid, aid, config.queue_id,
                           _VALUE[media], contact.stage, deadline,

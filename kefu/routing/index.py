@@ -143,24 +143,35 @@ class RoutingIndex:
     def _target_heaps(self, mem: Membership) -> None:
         """Cache the heaps a membership publishes into (they change only with site status)."""
         mem.epoch = self._site_epoch
-        k = mem.k_eff()
+        k = mem.k = mem.k_eff()
         if k is None:
-            mem.targets = ()
+            mem.targets = mem.contact_targets = ()
             return
         heaps = mem.rc.agent_heaps
+        contact_heaps = mem.rc.contact_heaps
         targets = []
+        contact_targets = []
         for medium in mem.media:
             heap = heaps.get((k, medium))
             if heap is None:
                 heap = heaps[(k, medium)] = Heap()
             targets.append((medium, heap))
+            heap = contact_heaps.get((k, medium))
+            if heap is None:
+                heap = contact_heaps[(k, medium)] = Heap()
+            contact_targets.append((medium, heap))
         mem.targets = tuple(targets)
+        mem.contact_targets = tuple(contact_targets)
 
     @staticmethod
     def _agent_entry(
         agent: AgentRT, queue: QueueRT, entries: dict[Any, tuple[Any, ...]]
     ) -> AgentEntry:
         config = queue.config
+        if config.strategy is Strategy.LONGEST_IDLE:  # most queues: strategy_key inlined
+            entry = entries[Strategy.LONGEST_IDLE] = (
+                agent.last_activity_us / 1e6, agent.ordinal, agent.version, agent)
+            return entry
         # Agent-wide strategies share one key; the others depend on the queue.
         cache = config.strategy if config.strategy in _GLOBAL_KEYS else config.queue_id
         entry = entries.get(cache)
@@ -180,18 +191,16 @@ class RoutingIndex:
         best: ContactRT | None = None
         if agent.sticky:
             best_key, best = self._best_sticky(agent, free, now_s)
+        epoch = self._site_epoch
         for mem in agent.members:
             rc = mem.rc
             if not rc.waiting:
                 continue
-            k = mem.k_eff()
-            if k is None:
-                continue
+            if mem.epoch != epoch:
+                self._target_heaps(mem)
             drift = rc.queue.rate * now_s
-            heaps = rc.contact_heaps
-            for m in free:
-                heap = heaps.get((k, m))
-                if not heap:
+            for m, heap in mem.contact_targets:
+                if not heap or m not in free:
                     continue
                 entry = _contact_head(heap, aid)
                 if entry is None:

@@ -84,12 +84,16 @@ class Slot:
 class Membership:
     """An agent is eligible for a routing class from stage k_skill (skills) / k_site (site)."""
 
-    __slots__ = ("epoch", "k_site", "k_skill", "media", "rc", "targets")
+    __slots__ = ("contact_targets", "epoch", "k", "k_site", "k_skill", "media", "rc", "targets")
 
     def __init__(self, rc: RoutingClass, k_skill: int, k_site: int | None) -> None:
         self.rc = rc
         self.media: tuple[Media, ...] = rc.queue.config.media  # narrowed to the agent's media
-        self.targets: tuple[tuple[Media, Heap], ...] = ()  # (medium, agent heap) for k_eff
+        # Cached per site epoch (they change only with site status): k_eff(), and for each
+        # medium the agent heap it publishes into and the contact heap it takes from.
+        self.targets: tuple[tuple[Media, Heap], ...] = ()  # (medium, agent heap (k_eff, m))
+        self.contact_targets: tuple[tuple[Media, Heap], ...] = ()  # (medium, contact heap)
+        self.k: int | None = None
         self.epoch = -1
         self.k_skill = k_skill
         self.k_site = k_site
@@ -207,13 +211,12 @@ class RoutingClass:
 class QueueRT:
     __slots__ = (
         "abandoned", "aht_s", "answered", "answered_in_sl", "arrived", "classes", "config",
-        "expired", "home_down", "rate", "rr", "sl_threshold_us", "waiting",
+        "expired", "home_down", "max_wait_us", "rate", "ring_us", "rr", "sl_threshold_us",
+        "step_us", "waiting",
     )
 
     def __init__(self, config: QueueConfig) -> None:
-        self.config = config
-        self.rate = config.aging_per_min / 60.0
-        self.sl_threshold_us = int(config.service_level.threshold_s * 1e6)
+        self.set_config(config)
         self.classes: dict[Requirement, RoutingClass] = {}
         self.waiting: dict[str, ContactRT] = {}
         self.home_down = False
@@ -225,6 +228,11 @@ class QueueRT:
         self.config = config
         self.rate = config.aging_per_min / 60.0
         self.sl_threshold_us = int(config.service_level.threshold_s * 1e6)
+        # the configuration's durations in microseconds (as round(seconds * 1e6), see core.us)
+        self.ring_us = round(config.ring_timeout_s * 1_000_000)
+        self.step_us = tuple(round(step.after_s * 1_000_000) for step in config.overflow)
+        self.max_wait_us = (None if config.max_wait_s is None
+                            else round(config.max_wait_s * 1_000_000))
 
 
 class ContactRT:

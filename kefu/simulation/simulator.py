@@ -81,7 +81,6 @@ class TwinClock(SimClock):
         super().__init__(start)
         self._now_us = to_us(self._now)
         self._heap: list[tuple[int, int, Callable[[Any, Any], object], Any, Any]] = []
-        self._n = 0
 
     def now(self) -> datetime:
         return from_us(self._now_us)
@@ -94,8 +93,7 @@ class TwinClock(SimClock):
         """Run ``action(a, b)`` at ``at_us`` (never before now)."""
         if at_us < self._now_us:
             at_us = self._now_us
-        self._n += 1
-        heappush(self._heap, (at_us, self._n, action, a, b))
+        heappush(self._heap, (at_us, next(self._seq), action, a, b))
 
     def schedule_at(self, at: datetime, action: Callable[[], object]) -> Any:
         entry: list[Any] = [action]
@@ -136,7 +134,8 @@ class _Run:
         self.s = scenario
         self.rng = rng
         self.clock = TwinClock(scenario.start)
-        self.push = self.clock.push
+        self.heap = self.clock._heap
+        self.seq = self.clock._seq
         # The server's engine, returning its events as records (tuples, times in microseconds).
         self.engine = RoutingEngine(self.clock, records=True)
         self.start = scenario.start
@@ -159,6 +158,7 @@ class _Run:
         self.occupied = [0.0] * k
         self.calls = 0
         self.rejected = 0
+        self.depth = 0
         self.tick_pending = False
         self.tick_at = 0
         self.tick_token = 0
@@ -167,10 +167,11 @@ class _Run:
         self.handlers: dict[Any, Callable[[EventRecord], None]] = {
             ContactOffered: self._on_offered,
             ContactAnswered: self._on_answered,
-            ContactCompleted: self._on_completed,
             ContactExpired: self._on_expired,
             AgentStateChanged: self._on_agent_state,
         }
+        if any(d.wrap is not None for d in scenario.queues):
+            self.handlers[ContactCompleted] = self._on_completed
         # agents: index by id; state since (s), current derived state, leaving flag
         self.agent_ix: dict[str, int] = {}
         self.profiles: list[Any] = []
@@ -179,6 +180,7 @@ class _Run:
         self.leaving: list[bool] = []
         self.online: list[bool] = []
         self.ring_fixed = (scenario.ring_delay.kind == "fixed", scenario.ring_delay.mean)
+        self.ring_zero = self.ring_fixed[0] and self.ring_fixed[1] <= 0
 
     # -- time ---------------------------------------------------------------------------------
     def t(self) -> float:
@@ -186,13 +188,19 @@ class _Run:
 
     def at(self, t_s: float, action: Callable[[Any, Any], object], a: Any = None,
            b: Any = None) -> None:
-        self.push(self.start_us + round(t_s * 1e6), action, a, b)
+        """Run ``action(a, b)`` at ``t_s`` seconds from the start (never before now)."""
+        due = self.start_us + round(t_s * 1e6)
+        if due < self.clock._now_us:
+            due = self.clock._now_us
+        heappush(self.heap, (due, next(self.seq), action, a, b))
 
     def interval(self, t_s: float) -> int:
         return min(max(int(t_s // self.interval_s), 0), self.n_int - 1)
 
     # -- engine -------------------------------------------------------------------------------
     def call(self, fn: Callable[..., list[Any]], *args: Any) -> bool:
+        """One engine command; the simulated world reacts to its events at once (which may
+        call the engine again), then the next engine timer is armed."""
         self.calls += 1
         try:
             events = fn(*args)
@@ -200,11 +208,14 @@ class _Run:
             self.rejected += 1
             return False
         handlers = self.handlers
+        self.depth += 1
         for event in events:
             handler = handlers.get(event[0])
             if handler is not None:
                 handler(event)
-        self.arm()
+        self.depth -= 1
+        if not self.depth:  # nested calls: the outermost arms once, at the same instant
+            self.arm()
         return True
 
     def arm(self) -> None:
@@ -216,7 +227,7 @@ class _Run:
         self.tick_pending = True
         self.tick_at = deadline
         self.tick_token += 1  # an earlier tick still in the heap is now void
-        self.push(deadline, self._tick, self.tick_token)
+        self.clock.push(deadline, self._tick, self.tick_token)
 
     def _tick(self, token: int, _: Any) -> None:
         if token != self.tick_token:
@@ -288,10 +299,6 @@ class _Run:
     def _arrive(self, i: int, _: Any) -> None:
         qi = self.c_queue[i]
         self.offered[self.c_cell[i]] += 1
-        patience = self.c_patience[i]
-        if patience < math.inf:
-            # no cancel: _patience_out does nothing once the contact has left the queue
-            self.at(self.c_time[i] + patience, self._patience_out, i)
         if i + 1 < len(self.c_time):
             self.at(self.c_time[i + 1], self._arrive, i + 1)
         # Trusted construction: the values are valid by construction (the API validates).
@@ -299,6 +306,10 @@ class _Run:
             self.c_id[i], self.tenants[qi], self.qids[qi], self.media[qi], self.c_prio[i]
         )
         self.call(self.engine.arrive, contact)
+        patience = self.c_patience[i]
+        if patience < math.inf and self.c_status[i] == _WAITING:  # not answered at once
+            # no cancel: _patience_out does nothing once the contact has left the queue
+            self.at(self.c_time[i] + patience, self._patience_out, i)
 
     def _patience_out(self, i: int, _: Any) -> None:
         if self.c_status[i] != _WAITING:
@@ -330,6 +341,9 @@ class _Run:
     # -- agents behaviour ---------------------------------------------------------------------
     def _on_offered(self, event: EventRecord) -> None:
         # ContactOffered record: (cls, at_us, contact_id, agent_id, queue_id, ...)
+        if self.ring_zero:
+            self.call(self.engine.accept, event[3], event[2])  # answers at once: same instant
+            return
         fixed, value = self.ring_fixed
         delay = value if fixed else float(self.s.ring_delay.sample(self.rng, 1)[0])
         if delay <= 0:
@@ -343,7 +357,7 @@ class _Run:
     def _on_answered(self, event: EventRecord) -> None:
         # ContactAnswered record: (cls, at_us, contact_id, agent_id, queue_id, media, ...)
         i = int(event[2])
-        now = self.t()
+        now = (self.clock._now_us - self.start_us) / 1e6
         self.c_status[i] = _ANSWERED
         qi, cell = self.c_queue[i], self.c_cell[i]
         wait = now - self.c_time[i]
@@ -376,8 +390,9 @@ class _Run:
         # AgentStateChanged record: (cls, at_us, agent_id, state, previous, presence, reason)
         ix = self.agent_ix[event[2]]
         state = event[3]
-        now = self.t()
-        self._accrue(ix, now)
+        now = (self.clock._now_us - self.start_us) / 1e6
+        if now > self.agent_since[ix]:  # else nothing to add: same instant as the last change
+            self._accrue(ix, now)
         self.agent_state[ix] = state
         if event[6] == "missed" and not self.leaving[ix]:
             self.at(now + self.s.missed_ready_s, self._ready, ix)
