@@ -169,9 +169,9 @@ class RoutingIndex:
     ) -> AgentEntry:
         config = queue.config
         if config.strategy is Strategy.LONGEST_IDLE:  # most queues: strategy_key inlined
-            entry = entries[Strategy.LONGEST_IDLE] = (
-                agent.last_activity_us / 1e6, agent.ordinal, agent.version, agent)
-            return entry
+            idle: AgentEntry = (agent.last_activity_us / 1e6, agent.ordinal, agent.version, agent)
+            entries[Strategy.LONGEST_IDLE] = idle
+            return idle
         # Agent-wide strategies share one key; the others depend on the queue.
         cache = config.strategy if config.strategy in _GLOBAL_KEYS else config.queue_id
         entry = entries.get(cache)
