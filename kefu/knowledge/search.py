@@ -15,8 +15,9 @@ How a query is answered (docs/knowledge.md has the details and the measured numb
    流亮包 → 流量包, or typed pinyin ``liuliangbao``) and added with a lower weight.
 4. With an embedding model the query is encoded once and compared with every entry vector (brute
    force, one matrix product); an article scores as its most similar entry.
-5. The two article rankings are fused with weighted reciprocal-rank fusion; short keyword queries
-   lean on the keyword list, full sentences on the semantic one.
+5. The two article rankings are fused: the semantic score plus a small share of the keyword score
+   (relative to the query's best), larger for short keyword queries. CJK character bigrams are a
+   second keyword channel (weight 0.5). Articles with the very same answer text are listed once.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import math
 import re
 import threading
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -295,8 +296,10 @@ class SearchConfig:
     dense_floor: float | None = None  # below it a hit with no keyword match is dropped
     #                                   (None: the embedder's own ``floor``)
     candidates: int = 200  # entries taken from each list before fusion
-    char_bigrams: float = 0.0  # > 0: also index CJK character bigrams, queried at this weight
+    char_bigrams: float = 0.5  # > 0: also index CJK character bigrams, queried at this weight
     body_chars: int = 400  # body text given to the embedding model
+    collapse_answers: bool = True  # articles with the very same answer text are listed once
+    query_cache: int = 2048  # query vectors kept in memory (0: none); never written anywhere
 
 
 # --- index ---------------------------------------------------------------------------------
@@ -334,6 +337,7 @@ class _Slot:
     doc: SearchDoc
     entries: list[int] = field(default_factory=list)
     index: int = 0
+    answer: str = ""  # normalised answer text (articles sharing it are collapsed)
 
 
 _FIELDS = ("title", "question", "body")
@@ -353,6 +357,10 @@ class SearchIndex:
         self.embedder = embedder
         self.config = config or SearchConfig()
         self._lock = threading.RLock()
+        # query text -> query vector, most recently used last (the agent box and the bot see
+        # the same questions again and again; encoding is most of a search's CPU time)
+        self._qvecs: OrderedDict[str, Any] = OrderedDict()
+        self._qvecs_lock = threading.Lock()
         self._reset()
 
     def _reset(self) -> None:
@@ -473,7 +481,7 @@ class SearchIndex:
         self, doc: SearchDoc, entries: list[tuple[int, str, str]], vectors: Any, row: int
     ) -> None:
         cfg = self.config
-        slot = _Slot(doc=doc, index=len(self._slot_list))
+        slot = _Slot(doc=doc, index=len(self._slot_list), answer=normalize(doc.body))
         self._slot_list.append(slot)
         self._slots[doc.id] = slot
         self._doc_module.append(doc.module_id if doc.module_id is not None else -1)
@@ -613,9 +621,7 @@ class SearchIndex:
             terms += [(g, self.config.char_bigrams) for g in dict.fromkeys(_bigrams(text))]
         qvec = None
         if self.embedder is not None and self._vectors is not None:
-            # queries are one-off: encoded by the model itself, never written to the store
-            model = getattr(self.embedder, "inner", self.embedder)
-            qvec = model.encode([text], query=True)[0]
+            qvec = self._query_vector(text)
         with self._lock:
             if not self._slots:
                 return []
@@ -655,11 +661,38 @@ class SearchIndex:
         scores[~mask] = 0.0
         return self._best_per_slot(scores, positive=True), idf_total
 
+    def _query_vector(self, text: str) -> Any:
+        """The query's vector: from the in-memory LRU, else encoded by the model itself (queries
+        are never written to the persistent vector store)."""
+        assert self.embedder is not None
+        size = self.config.query_cache
+        if size > 0:
+            with self._qvecs_lock:
+                cached = self._qvecs.get(text)
+                if cached is not None:
+                    self._qvecs.move_to_end(text)
+                    return cached
+        model = getattr(self.embedder, "inner", self.embedder)
+        qvec = np.ascontiguousarray(model.encode([text], query=True)[0], dtype=np.float32)
+        qvec.setflags(write=False)
+        if size > 0:
+            with self._qvecs_lock:
+                self._qvecs[text] = qvec
+                while len(self._qvecs) > size:
+                    self._qvecs.popitem(last=False)
+        return qvec
+
+    def clear_query_cache(self) -> None:
+        with self._qvecs_lock:
+            self._qvecs.clear()
+
     def _dense(self, qvec: Any, mask: Any) -> dict[int, tuple[float, int]]:
         """Per candidate article: its best question-side cosine plus ``dense_body_mix`` times
         its body cosine (the two kinds of evidence add up), best first."""
         assert self._vectors is not None
-        sims = np.where(mask, self._vectors.view() @ qvec, _NEG)
+        sims = self._vectors.view() @ qvec  # one float32 matrix-vector product (BLAS)
+        if not mask.all():
+            sims[~mask] = _NEG
         best = self._best_per_slot(sims, positive=False)
         mix = self.config.dense_body_mix
         if mix == 0.0:
@@ -742,10 +775,17 @@ class SearchIndex:
         order = sorted(fused, key=lambda s: (-fused[s], s))
         words = [t for t, _w in terms]
         hits: list[SearchHit] = []
+        answers: set[str] = set()
         for slot_index in order:
             slot = self._slot_list[slot_index]
             if slot is None or not self._audience_ok(slot.doc, filters):
                 continue
+            if cfg.collapse_answers and slot.answer:
+                # the same answer under several standard questions: show it once, under the
+                # best-matching question (the list then offers more different answers)
+                if slot.answer in answers:
+                    continue
+                answers.add(slot.answer)
             lex = lexical.get(slot_index)
             den = dense.get(slot_index)
             # show the entry that matched: the semantic one, else the keyword one

@@ -128,8 +128,24 @@ def test_incremental_updates_and_removal(segmenter: Segmenter) -> None:
     assert idx.search("积分")[0].id == 1
     assert idx.remove(1) and idx.search("积分") == [] and len(idx) == 0
     for n in range(3000):  # many edits trigger compaction without losing anything
-        idx.upsert([SearchDoc(n % 7, f"文章{n % 7} 彩铃", "内容")])
+        idx.upsert([SearchDoc(n % 7, f"文章{n % 7} 彩铃", f"内容{n % 7}")])
     assert len(idx) == 7 and {h.id for h in idx.search("彩铃", limit=20)} == set(range(7))
+
+
+def test_the_same_answer_is_listed_once_under_its_best_question(segmenter: Segmenter) -> None:
+    answer = "携号转网请发送CXXZ到10086查询资格，符合条件后到营业厅办理。"
+    idx = SearchIndex(segmenter)
+    idx.upsert(
+        [
+            SearchDoc(1, "携号转网怎么办理", answer),
+            SearchDoc(2, "转到别的运营商号码不变", answer),
+            SearchDoc(3, "携号转网需要什么条件", "在网满120天、无欠费、无合约即可办理。"),
+        ]
+    )
+    hits = idx.search("携号转网怎么办理", limit=10)
+    assert [h.id for h in hits] == [1, 3]  # article 2 says exactly what article 1 says
+    idx.with_config(collapse_answers=False)
+    assert {h.id for h in idx.search("携号转网怎么办理", limit=10)} == {1, 2, 3}
 
 
 def test_snippet_is_escaped_and_marks_the_words() -> None:
