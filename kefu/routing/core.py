@@ -148,7 +148,18 @@ class RoutingCore(RoutingIndex):
             self._new_day()
 
     def _sync_state(self, agent: AgentRT, *, force: bool = False) -> None:
-        state = agent.derive_state()
+        # agent.derive_state(), inlined: this runs several times per contact
+        presence = agent.presence
+        if presence is Presence.OFFLINE:
+            state = AgentState.OFFLINE
+        elif agent.ringing is not None:
+            state = AgentState.RESERVED
+        elif agent.n_active:
+            state = AgentState.BUSY
+        elif agent.n_wrap:
+            state = AgentState.WRAP_UP
+        else:
+            state = AgentState.READY if presence is Presence.READY else AgentState.NOT_READY
         if state is agent.state and not force:
             return
         previous, agent.state = agent.state, state

@@ -42,7 +42,6 @@ from kefu.routing.model import (
     SlotPhase,
     to_us,
 )
-from kefu.routing.policies import rank
 from kefu.routing.state import AgentRT, ContactRT, QueueRT, Slot
 
 if TYPE_CHECKING:
@@ -73,12 +72,13 @@ class RoutingEngine(RoutingAdmin):
         cid = contact.contact_id
         if cid in self._contacts or cid in self._closed:
             raise DuplicateContact(f"contact {cid!r} already exists")
-        queue = self._queue(contact.queue_id)
+        queue = self._queues.get(contact.queue_id) or self._queue(contact.queue_id)
         if queue.config.tenant_id != contact.tenant_id:
             raise TenantMismatch(f"queue {contact.queue_id!r} belongs to another tenant")
         if contact.media not in queue.config.media:
             raise UnsupportedMedia(f"queue {contact.queue_id!r} does not take {contact.media}")
-        self._known_skills(contact.skills)
+        if contact.skills:
+            self._known_skills(contact.skills)
         self._do_arrive(contact, queue)
         return self._take()
 
@@ -94,8 +94,10 @@ class RoutingEngine(RoutingAdmin):
         contact = ContactRT(spec, self._seq, queue, rc, now)
         contact.base = config.base_priority + config.media_priority.get(spec.media, 0.0)
         contact.base += spec.priority
-        self._arm_sla(contact)
-        contact.rank = rank(contact.base, contact.boost, queue.rate, now / 1e6)
+        if spec.sla_deadline is not None:
+            self._arm_sla(contact)
+        # rank() inlined (same arithmetic): base + boost - rate * enqueued_s
+        contact.rank = contact.base + contact.boost - queue.rate * (now / 1e6)
         if spec.preferred_agent is not None and spec.preferred_agent in rc.eligible:
             until = (to_us(spec.preferred_until) if spec.preferred_until is not None
                      else now + us(config.sticky_s))
@@ -167,7 +169,11 @@ class RoutingEngine(RoutingAdmin):
     def accept(self, agent_id: str, contact_id: str) -> list[RoutingEvent]:
         """The agent answers the offer ringing on it."""
         self._begin()
-        agent, contact = self._offer_of(agent_id, contact_id)
+        agent = self._agents.get(agent_id)
+        contact = self._contacts.get(contact_id)
+        if (agent is None or contact is None or contact.status is not ContactStatus.OFFERED
+                or contact.agent_id != agent_id):
+            agent, contact = self._offer_of(agent_id, contact_id)  # raises the right error
         now = self._now
         slot = agent.slots[contact_id]
         slot.phase = SlotPhase.ACTIVE
@@ -178,7 +184,8 @@ class RoutingEngine(RoutingAdmin):
         contact.status = ContactStatus.ACTIVE
         contact.answered_us = now
         contact.epoch += 1
-        self._drop_sticky(contact)
+        contact.sticky_agent = None  # _drop_sticky
+        contact.direct = False
         queue = contact.queue
         wait = now - contact.enq_us
         within = wait <= queue.sl_threshold_us
@@ -209,7 +216,11 @@ class RoutingEngine(RoutingAdmin):
     def complete(self, agent_id: str, contact_id: str) -> list[RoutingEvent]:
         """The agent ends the contact (outcome "answered"); its slot goes to wrap-up."""
         self._begin()
-        agent, contact = self._active_of(agent_id, contact_id)
+        agent = self._agents.get(agent_id)
+        contact = self._contacts.get(contact_id)
+        if (agent is None or contact is None or contact.status is not ContactStatus.ACTIVE
+                or contact.agent_id != agent_id):
+            agent, contact = self._active_of(agent_id, contact_id)  # raises the right error
         slot = agent.slots[contact_id]
         handle = self._now - (slot.answered_us or slot.since_us)
         queue = contact.queue

@@ -166,6 +166,7 @@ def _set(obj: object, name: str, value: object) -> None:
 
 
 _new = object.__new__
+_setattr = object.__setattr__
 _NO_MAP: Mapping[str, object] = MappingProxyType({})
 
 
@@ -379,7 +380,7 @@ class Contact:
         a Media, ``priority`` a finite float). Equal to ``Contact(...)`` with the same values;
         input from outside (API, stored commands) goes through the checking constructor."""
         contact: Contact = _new(cls)
-        _set(contact, "__dict__", {
+        _setattr(contact, "__dict__", {
             "contact_id": contact_id, "tenant_id": tenant_id, "queue_id": queue_id,
             "media": media, "priority": priority, "customer_id": "", "attributes": _NO_MAP,
             "skills": _NO_MAP, "created_at": None, "preferred_agent": None,

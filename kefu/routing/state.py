@@ -168,6 +168,7 @@ class AgentRT:
         return media in self.free_media()
 
     def derive_state(self) -> AgentState:
+        # RoutingCore._sync_state has this inlined: change both together.
         if self.presence is Presence.OFFLINE:
             return AgentState.OFFLINE
         if self.ringing is not None:

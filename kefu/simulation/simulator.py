@@ -181,6 +181,10 @@ class _Run:
         self.online: list[bool] = []
         self.ring_fixed = (scenario.ring_delay.kind == "fixed", scenario.ring_delay.mean)
         self.ring_zero = self.ring_fixed[0] and self.ring_fixed[1] <= 0
+        self.e_arrive = self.engine.arrive
+        self.e_accept = self.engine.accept
+        self.e_complete = self.engine.complete
+        self.arrival: tuple[int, int, int] | None = None  # (due_us, seq, index) of the next
 
     # -- time ---------------------------------------------------------------------------------
     def t(self) -> float:
@@ -294,18 +298,26 @@ class _Run:
         self.qids = [d.config.queue_id for d in s.queues]
         self.media = [d.medium for d in s.queues]
         if self.c_time:
-            self.at(self.c_time[0], self._arrive, 0)
+            self._next_arrival(0)
 
-    def _arrive(self, i: int, _: Any) -> None:
+    def _next_arrival(self, i: int) -> None:
+        """Arrivals are sorted: the next one waits here, not in the heap (run() merges the two;
+        its sequence number is taken now, as a heap entry's would be)."""
+        due = self.start_us + round(self.c_time[i] * 1e6)
+        if due < self.clock._now_us:
+            due = self.clock._now_us
+        self.arrival = (due, next(self.seq), i)
+
+    def _arrive(self, i: int) -> None:
         qi = self.c_queue[i]
         self.offered[self.c_cell[i]] += 1
         if i + 1 < len(self.c_time):
-            self.at(self.c_time[i + 1], self._arrive, i + 1)
+            self._next_arrival(i + 1)
         # Trusted construction: the values are valid by construction (the API validates).
         contact = Contact.trusted(
             self.c_id[i], self.tenants[qi], self.qids[qi], self.media[qi], self.c_prio[i]
         )
-        self.call(self.engine.arrive, contact)
+        self.call(self.e_arrive, contact)
         patience = self.c_patience[i]
         if patience < math.inf and self.c_status[i] == _WAITING:  # not answered at once
             # no cancel: _patience_out does nothing once the contact has left the queue
@@ -342,7 +354,7 @@ class _Run:
     def _on_offered(self, event: EventRecord) -> None:
         # ContactOffered record: (cls, at_us, contact_id, agent_id, queue_id, ...)
         if self.ring_zero:
-            self.call(self.engine.accept, event[3], event[2])  # answers at once: same instant
+            self.call(self.e_accept, event[3], event[2])  # answers at once: same instant
             return
         fixed, value = self.ring_fixed
         delay = value if fixed else float(self.s.ring_delay.sample(self.rng, 1)[0])
@@ -374,7 +386,7 @@ class _Run:
         self.at(now + handle, self._complete, event[3], event[2])
 
     def _complete(self, agent_id: str, contact_id: str) -> None:
-        self.call(self.engine.complete, agent_id, contact_id)
+        self.call(self.e_complete, agent_id, contact_id)
 
     def _on_completed(self, event: EventRecord) -> None:
         # ContactCompleted record: (cls, at_us, contact_id, agent_id, queue_id, handle_s)
@@ -504,11 +516,36 @@ class _Run:
         self.call(self.engine.set_state, agent_id, "not_ready", "shift_end")
 
     # -- run ----------------------------------------------------------------------------------
+    def _loop(self, end_us: int) -> None:
+        """TwinClock.run_until with the arrival stream merged in, in (due, seq) order."""
+        heap = self.heap
+        clock = self.clock
+        arrive = self._arrive
+        while True:
+            head = heap[0] if heap else None
+            arrival = self.arrival
+            if head is not None and (arrival is None or head < arrival):
+                if head[0] > end_us:
+                    break
+                at, _, action, a, b = heappop(heap)
+                clock._now_us = at
+                action(a, b)
+            elif arrival is not None:
+                if arrival[0] > end_us:
+                    break
+                clock._now_us = arrival[0]
+                self.arrival = None
+                arrive(arrival[2])
+            else:
+                break
+        if end_us > clock._now_us:
+            clock._now_us = end_us
+
     def run(self) -> Replication:
         self.setup_agents()
         self.setup_contacts()
         end = self.start + timedelta(seconds=self.s.horizon_s + self.s.drain_s)
-        self.clock.run_until(end)
+        self._loop(to_us(end))
         horizon = min(self.t(), self.s.horizon_s)
         for ix in range(len(self.profiles)):
             self._accrue(ix, horizon)
