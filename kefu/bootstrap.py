@@ -186,6 +186,7 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
+    from kefu.channels.sms.api import router as sms_router
     from kefu.channels.webchat.api import router as webchat_router
     from kefu.channels.webchat.pages import router as webchat_pages
     from kefu.channels.voice.kamailio import router as voice_edge
@@ -214,6 +215,7 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(tickets_router)
     v1.include_router(routing_router)
     v1.include_router(webchat_router)
+    v1.include_router(sms_router)
     v1.include_router(desk_router)
     v1.include_router(ws_router)
     v1.include_router(wfm_router)

@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData
 
+import kefu.channels.sms.tables
 import kefu.channels.webchat.tables
 import kefu.customers.tables
 import kefu.desk.tables

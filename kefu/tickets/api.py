@@ -24,7 +24,7 @@ from kefu.core.errors import (
 )
 from kefu.customers.tables import Customer, Interaction
 from kefu.tenancy.tables import User
-from kefu.tickets import dispatch, reports, services
+from kefu.tickets import dispatch, followup, reports, services
 from kefu.tickets.attachments import attachment_path, store_attachment
 from kefu.tickets.model import allowed_actions
 from kefu.tickets.schemas import (
@@ -86,6 +86,7 @@ def _committing(ctx: Ctx) -> Iterator[None]:
         ctx.session.rollback()
         raise ConflictError("stale_version") from exc
     dispatch.dispatch_touched(service, ctx.session, ctx.container.clock)
+    followup.deliver_after_commit(ctx.session, ctx.container.clock)
 
 
 def _users(ctx: Ctx, values: dict[str, Any], *names: str) -> None:

@@ -120,6 +120,9 @@ def install(container: Any) -> None:
     """Assign orders from routing offers (called once when the server is built)."""
     if on_routing_event not in container.routing.listeners:
         container.routing.listeners.append(on_routing_event)
+    from kefu.tickets.followup import install as install_followup
+
+    install_followup()  # SMS replies to the 回访 survey come back to the orders
 
 
 # --- after a tickets commit --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -21,7 +21,9 @@ __all__ = [
     "FieldType",
     "MemberLoad",
     "choose_member",
+    "followup_call_time",
     "parse_field_specs",
+    "parse_followup_reply",
     "routing_priority",
     "validate_values",
 ]
@@ -257,3 +259,35 @@ def routing_priority(priority: str, fraction_used: float) -> int:
     base = _BASE.get(priority, 2) * 10
     share = max(0.0, fraction_used)
     return base + min(10, int(share * 10)) + (5 if share >= 1.0 else 0)
+
+
+_NOT_SOLVED = ("2", "未解决", "没解决", "没有解决", "不解决", "未处理", "不满意")
+_SOLVED = ("1", "已解决", "解决", "满意")
+
+
+def parse_followup_reply(text: str) -> bool | None:
+    """The customer's answer to the 回访 SMS ("1 解决 / 2 未解决"): True solved, False not
+    solved, None when it cannot be read (a person looks at it). "2"/"未解决" win over "解决"."""
+    cleaned = "".join(ch for ch in text.strip() if not ch.isspace())
+    cleaned = cleaned.translate(str.maketrans("１２", "12")).strip("。.!！,，")
+    if not cleaned:
+        return None
+    first = cleaned[0]
+    if first == "2" or any(word in cleaned for word in _NOT_SOLVED[1:]):
+        return False
+    if first == "1" or any(word in cleaned for word in _SOLVED[1:]):
+        return True
+    return None
+
+
+def followup_call_time(now: datetime, after: datetime | None, before: datetime | None) -> datetime:
+    """When to call the customer back: now if inside the preferred window (or none was given),
+    its start if it is ahead, else the same window on the next day it is still ahead."""
+    if after is None:
+        return now  # only an end (or nothing): as soon as possible
+    if now < after:
+        return after
+    if before is None or now < before:
+        return now
+    days = (now - after).days + 1
+    return after + timedelta(days=days)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from kefu.channels import normalise_phone, queue_sms
 from kefu.core.calendar import BusinessCalendar
 from kefu.core.clock import Clock
 from kefu.core.errors import ConflictError, FieldError, ValidationFailed
@@ -39,6 +40,7 @@ from kefu.tickets.policies import (
     REPEAT_WINDOW_DAYS,
     MemberLoad,
     choose_member,
+    followup_call_time,
     parse_field_specs,
     validate_values,
 )
@@ -67,7 +69,9 @@ from kefu.tickets.tables import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "FOLLOWUP_REF",
     "ROUTED",
+    "SMS_QUEUED",
     "TOUCHED",
     "SlaReport",
     "act",
@@ -92,6 +96,7 @@ __all__ = [
 ]
 
 DEFAULT_POLICY = "telecom_cn"
+FOLLOWUP_REF = "workorder.followup"  # what the 回访 SMS is about (its replies come back here)
 # ``session.info`` keys. ROUTED: the routing engine assigns orders inside groups (set by the API
 # and the SLA worker); TOUCHED: ids of orders changed in this transaction, which
 # ``kefu.tickets.dispatch.sync_orders`` brings in line with their routing contacts after commit.
@@ -864,6 +869,39 @@ def _resolve(scope: Scoped, order: WorkOrder, actor: int | None, reason: str) ->
         counts["overdue"] = 1  # the periodic check had not counted this breach yet
     _bump(scope, order, agent_id=order.assignee_id or actor, **counts)
     _notify(scope, order.creator_id, order, "resolved")  # 首问负责: the opener hears back
+    if needs_followup:
+        _start_followup(scope, order)
+
+
+SURVEY_TEXT = (
+    "【回访】您的工单{number}（{title}）已处理完毕。问题是否已解决？请回复数字：1 解决，2 未解决。"
+)
+SMS_QUEUED = "wo_sms_queued"  # session.info: deliver the outbox after this commit
+
+
+def _start_followup(scope: Scoped, order: WorkOrder) -> None:
+    """The 回访 starts by itself: an SMS survey to a mobile number, else a call task for the
+    opener inside the customer's preferred callback window."""
+    now = scope.clock.now()
+    title = order.title if len(order.title) <= 20 else order.title[:19] + "…"
+    message = None
+    if order.customer_phone and normalise_phone(order.customer_phone):
+        message = queue_sms(
+            scope,
+            order.customer_phone,
+            SURVEY_TEXT.format(number=order.number, title=title),
+            ref_type=FOLLOWUP_REF,
+            ref_id=order.id,
+        )
+    if message is not None:
+        scope.session.info[SMS_QUEUED] = True
+        order.followup_due_at = None
+        _emit(scope, order, "followup_sent", channel="sms", message_id=message.id)
+        return
+    due = followup_call_time(now, order.callback_after, order.callback_before)
+    order.followup_due_at = due
+    _emit(scope, order, "followup_scheduled", channel="call", at=due.isoformat())
+    _notify(scope, order.creator_id, order, "followup_call")
 
 
 def add_comment(

@@ -176,6 +176,8 @@ class WorkOrder(TenantOwned, Base):
     )
     followup_status: Mapped[str] = mapped_column(String(12), default="")
     followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # the 回访 call task: when to call (inside the customer's preferred window); None for SMS
+    followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # the routing contact (media work_order) that offers or holds the order, and its priority
     routing_contact_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

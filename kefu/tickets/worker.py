@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from kefu.channels import deliver_pending
 from kefu.core.clock import Clock
 from kefu.db.session import Database
 from kefu.tickets import dispatch
@@ -33,6 +34,7 @@ def run_sla_pass(db: Database, clock: Clock, routing: Any = None) -> SlaReport:
         if routing is not None:
             dispatch.dispatch_touched(routing, session, clock)
             dispatch.reprioritise(routing, session, clock)
+        deliver_pending(session, clock)  # the SMS outbox (回访 surveys), retried every pass
         return report
 
 

@@ -759,6 +759,45 @@ ATTACKS.update(
 REFERENCE_PATCHES = [("/api/v1/teams/{id}", {"site_id": "@site"})]
 
 
+# --- SMS (outbox and replies; the 回访 survey of a work order) ------------------------------------
+
+
+def _victim_sms(client: TestClient, world: World) -> dict[str, Any]:
+    """Tenant B resolved a complaint: a survey SMS went to B's customer, awaiting the reply."""
+    admin_id = world.users[Role.ADMIN].id
+    base = "/api/v1/workorders"
+    group = client.post(f"{base}/groups", json={"code": "sms", "name": "sms"}).json()
+    client.put(f"{base}/groups/{group['id']}/members", json={"members": [{"user_id": admin_id}]})
+    template = client.post(
+        f"{base}/templates",
+        json={"code": "sms", "name": "s", "category": "complaint", "default_group_id": group["id"]},
+    ).json()
+    phone = "139" + str(world.tenant_id).zfill(8)[-8:]
+    order = client.post(
+        base,
+        json={"template_id": template["id"], "title": world.code, "customer_phone": phone},
+    ).json()
+    for action, extra in (("assign", {"assignee_id": admin_id}), ("start", {}), ("resolve", {})):
+        order = client.post(
+            f"{base}/{order['id']}/actions",
+            json={"action": action, "version": order["version"], "reason": "v", **extra},
+        ).json()
+    assert order["followup_status"] == "pending"
+    return {"phone": phone, "order": order["id"]}
+
+
+VICTIMS["sms"] = _victim_sms
+ATTACKS.update(
+    {
+        # a reply from B's customer's number, posted by A's gateway: matches nothing of B's
+        ("post", "/api/v1/sms/inbound"): Attack(
+            expect=(200,), body={"from": "@sms.phone", "text": "2 未解决"}
+        ),
+        ("get", "/api/v1/sms/messages"): Attack(expect=(200,)),
+    }
+)
+
+
 def _routes(app) -> list[tuple[str, str]]:
     schema = app.openapi()
     return sorted((method, path) for path, item in schema["paths"].items() for method in item)
