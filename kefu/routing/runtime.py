@@ -41,6 +41,7 @@ __all__ = ["RoutingRuntime", "StepClock", "tenant_of"]
 
 log = logging.getLogger(__name__)
 STATS_INTERVAL_S = 1.0
+BATCH_MAX = 64  # commands stored per transaction at most
 
 
 class StepClock:
@@ -179,11 +180,24 @@ class RoutingRuntime:
                 job = _Job(Tick(), None, Future(), None, None)
             if job is None:
                 return
+            batch = [job]
+            stop = False
+            while len(batch) < BATCH_MAX:  # whatever queued meanwhile shares one transaction
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
             try:
-                self._process(job)
+                self._process_batch(batch)
             except Exception:  # the worker must survive anything; the job's caller sees it
                 log.exception("routing worker failed")
             self._maybe_publish_stats()
+            if stop:
+                return
 
     def _wait_s(self) -> float:
         with self._lock:
@@ -195,52 +209,82 @@ class RoutingRuntime:
         return min(max(seconds, 0.0), 0.05) if seconds < STATS_INTERVAL_S else STATS_INTERVAL_S
 
     def _process(self, job: _Job) -> None:
-        with self._lock:
-            try:
-                events = self._apply(job)
-            except RoutingError as exc:
-                job.future.set_exception(exc)
-                if not isinstance(job.command, Tick):
-                    # Timers the refused command fired first still happened: record them now.
-                    with contextlib.suppress(RoutingError):
-                        self._apply(_Job(Tick(), None, Future(), None, None))
-                return
-            except Exception as exc:
-                # The database refused the write: the engine may now be ahead of the log.
-                log.exception("routing: command not stored; rebuilding engine from the log")
-                self._rebuild()
-                job.future.set_exception(exc)
-                return
-        job.future.set_result(events)
+        self._process_batch([job])
 
-    def _apply(self, job: _Job) -> list[RoutingEvent]:
-        now = self.clock.now()
-        self._step.at = now
+    def _process_batch(self, batch: list[_Job]) -> None:
+        """Apply jobs in order and store them in ONE transaction (group commit): the worker's
+        cost is database round trips, so commands that queued up meanwhile share them. Callers
+        hear back only after the commit. If the write fails, the engine (ahead of the log now)
+        is rebuilt from the log and each job is retried alone, so one bad job fails alone."""
+        outcomes: list[tuple[_Job, list[RoutingEvent] | None, RoutingError | None]] = []
+        try:
+            with self.db.sessions() as session:
+                session.info["clock"] = self.clock
+                for job in batch:
+                    if job.actor is not session.info.get("actor"):
+                        session.flush()  # audit rows so far carry the previous job's actor
+                        if job.actor is None:
+                            session.info.pop("actor", None)
+                        else:
+                            session.info["actor"] = job.actor
+                    try:
+                        outcomes.append((job, self._apply(session, job), None))
+                    except RoutingError as exc:
+                        outcomes.append((job, None, exc))
+                        if not isinstance(job.command, Tick):
+                            # Timers the refused command fired first still happened: record
+                            # them now.
+                            with contextlib.suppress(RoutingError):
+                                self._apply(session, _Job(Tick(), None, Future(), None, None))
+                session.commit()
+        except Exception as exc:
+            log.exception("routing: commands not stored; rebuilding engine from the log")
+            with self._lock:
+                self._rebuild()
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+            else:
+                for job in batch:
+                    self._process_batch([job])
+            return
+        for job, events, error in outcomes:
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(events or [])
+
+    def _apply(self, session: Session, job: _Job) -> list[RoutingEvent]:
+        """Run one command on the engine and add its record and events to ``session``.
+
+        The lock is held only while the engine changes: readers (queue positions, views)
+        never wait for the database."""
         command = job.command
         is_tick = isinstance(command, Tick)
-        with self.db.sessions() as session:
-            session.info["clock"] = self.clock
-            if job.actor is not None:
-                session.info["actor"] = job.actor
-            record = RoutingCommandRecord(
-                tenant_id=job.tenant_id, at=now, type=command.type, data=command.as_dict()
-            )
-            session.add(record)
-            session.flush()  # stored (in this transaction) before the engine acts
+        with self._lock:
+            now = self.clock.now()
+            self._step.at = now
             try:
                 events = self.engine.execute(command)
             except RoutingError as exc:
+                record = RoutingCommandRecord(
+                    tenant_id=job.tenant_id, at=now, type=command.type, data=command.as_dict()
+                )
                 record.status, record.error = "rejected", exc.code
-                session.commit()
+                session.add(record)
                 raise
             if is_tick and not events:
-                session.rollback()  # a tick that changed nothing need not be kept
-                return events
+                return events  # a tick that changed nothing need not be kept
             self._remember(command, job.tenant_id)
-            self._record(session, events)
-            if job.before_commit is not None:
-                job.before_commit(session, events)
-            session.commit()
+            for event in events:
+                self._fold_live(event)
+        session.add(
+            RoutingCommandRecord(
+                tenant_id=job.tenant_id, at=now, type=command.type, data=command.as_dict()
+            )
+        )
+        self._record(session, events)
+        if job.before_commit is not None:
+            job.before_commit(session, events)
         return events
 
     def _rebuild(self) -> None:
@@ -281,7 +325,6 @@ class RoutingRuntime:
 
     def _record(self, session: Session, events: list[RoutingEvent]) -> None:
         for event in events:
-            self._fold_live(event)
             tenant_id = self.event_tenant(event)
             data = public_event_data(event)
             record_event(session, Event(event.type, topic_for(data), tenant_id, event.at, data))
