@@ -135,6 +135,15 @@ def _register_simulation() -> None:
 _register_simulation()
 
 
+def _register_voice() -> None:
+    from kefu.channels.voice.cli import voice
+
+    main.add_command(voice)
+
+
+_register_voice()
+
+
 @main.group()
 def user() -> None:
     """Manage users."""

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, select
 
 from kefu.bootstrap import build_container, create_app
 from kefu.channels.voice.callcontrol import CallControl, VoiceNumber
+from kefu.channels.voice.cli import die_with_parent
 from kefu.channels.voice.driver import PjMediaDriver
 from kefu.channels.voice.kamailio import install, kamailio_config
 from kefu.config import Settings
@@ -91,9 +92,10 @@ class UserAgent:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=open(tmp / f"{name}.err", "wb"),  # noqa: SIM115
+            preexec_fn=die_with_parent,
         )
         threading.Thread(target=self._read, daemon=True).start()
-        self.wait("ready", 15)
+        self.wait("ready", 30)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -216,6 +218,7 @@ def start_media_server(tmp: Path, sip_port: int, control_port: int, kport: int) 
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=open(tmp / "media.err", "ab"),  # noqa: SIM115
+        preexec_fn=die_with_parent,
     )  # fmt: skip
     assert proc.stdout is not None
     for _ in range(50):  # pjlib prints its banner first
@@ -223,6 +226,7 @@ def start_media_server(tmp: Path, sip_port: int, control_port: int, kport: int) 
         if not line or b"media server" in line:
             break
     assert b"media server" in line, line
+    threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let it block
     return proc
 
 
@@ -257,7 +261,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started
@@ -271,6 +275,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ["kamailio", "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "4", "-Y", str(tmp)],
         stdout=subprocess.DEVNULL,
         stderr=open(tmp / "kamailio.err", "wb"),  # noqa: SIM115
+        preexec_fn=die_with_parent,
     )
     media_sip, media_ctl = free_port(), free_port()
     media = start_media_server(tmp, media_sip, media_ctl, kport)
@@ -306,8 +311,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ],
         tmp,
     )  # fmt: skip
-    agent_ua.wait("reg", 10, code=200)
-    deadline = time.monotonic() + 5
+    agent_ua.wait("reg", 20, code=200)
+    deadline = time.monotonic() + 15
     while agent.job_number not in control.registered and time.monotonic() < deadline:
         time.sleep(0.05)
     assert agent.job_number in control.registered, "Kamailio did not report the REGISTER"
