@@ -215,13 +215,18 @@ class RoutingCore(RoutingIndex):
         media = contact.media
         declined = contact.declined
         best: AgentEntry | None = None
-        for k in range(contact.stage + 1):
-            heap = heaps.get((k, media))
-            if not heap:
-                continue
-            entry = agent_head(heap, declined)
-            if entry is not None and (best is None or entry < best):
-                best = entry
+        if contact.stage == 0:  # most contacts: one heap to look at
+            heap = heaps.get((0, media))
+            if heap:
+                best = agent_head(heap, declined)
+        else:
+            for k in range(contact.stage + 1):
+                heap = heaps.get((k, media))
+                if not heap:
+                    continue
+                entry = agent_head(heap, declined)
+                if entry is not None and (best is None or entry < best):
+                    best = entry
         if best is None:
             return False
         self._offer(contact, best[-1])

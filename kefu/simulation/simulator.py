@@ -403,8 +403,17 @@ class _Run:
         ix = self.agent_ix[event[2]]
         state = event[3]
         now = (self.clock._now_us - self.start_us) / 1e6
-        if now > self.agent_since[ix]:  # else nothing to add: same instant as the last change
-            self._accrue(ix, now)
+        since = self.agent_since[ix]
+        if now > since:  # else nothing to add: same instant as the last change
+            old = self.agent_state[ix]
+            k = int(since // self.interval_s)
+            if old in _STAFFED and 0 <= k < self.n_int and now <= (k + 1) * self.interval_s:
+                self.agent_since[ix] = now  # _accrue within one interval, inlined
+                self.staffed[k] += now - since
+                if old in _OCCUPIED:
+                    self.occupied[k] += now - since
+            else:
+                self._accrue(ix, now)
         self.agent_state[ix] = state
         if event[6] == "missed" and not self.leaving[ix]:
             self.at(now + self.s.missed_ready_s, self._ready, ix)
