@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.core.calendar import BusinessCalendar
 from kefu.core.clock import Clock
@@ -136,6 +137,8 @@ def escalate_overdue(
 
     Level 1 at the deadline (the owning team's leader and the duty manager are told), one more
     level every ``ESCALATE_EVERY`` of wall time after that. Returns the questions escalated now.
+    Each level is raised by a conditional update, so two workers running this at the same time
+    escalate (and notify) once: the second one's update matches no row and it moves on.
     """
     now = clock.now()
     query = select(Question).where(Question.status == "open", Question.due_at <= now)
@@ -147,8 +150,20 @@ def escalate_overdue(
         if now < due:
             continue
         level = question.escalation_level + 1
-        question.escalation_level = level
-        question.escalated_at = now
+        raised = session.execute(
+            update(Question)
+            .where(
+                Question.id == question.id,
+                Question.status == "open",
+                Question.escalation_level == question.escalation_level,
+            )
+            .values(escalation_level=level, escalated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if raised.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # another worker escalated (or someone answered) it meanwhile
+        set_committed_value(question, "escalation_level", level)
+        set_committed_value(question, "escalated_at", now)
         escalated.append(question)
         record_event(
             session,
