@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.integration.voice.conftest import AGENT_HZ, CALLER_HZ, Stack, read_samples
+from tests.integration.voice.stack import AGENT_HZ, CALLER_HZ, Stack, read_samples
 
 # one stack per module: keep these tests on one xdist worker (the crash test runs last)
 pytestmark = [
