@@ -42,7 +42,7 @@ from kefu.routing.model import (
 from kefu.routing.policies import rank, sla_boost
 from kefu.routing.state import AgentEntry, AgentRT, ContactRT, QueueRT, Slot
 
-__all__ = ["WRAP", "EngineConfig", "RoutingCore", "us", "value_of"]
+__all__ = ["RING", "WRAP", "EngineConfig", "RoutingCore", "us", "value_of"]
 
 RING, WRAP, STEP, MAXWAIT, STICKY, SLA, DAY = range(7)
 DAY_US = 86_400_000_000

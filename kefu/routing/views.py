@@ -7,7 +7,7 @@ from datetime import datetime
 from heapq import heappop
 from typing import Any
 
-from kefu.routing.core import RoutingCore
+from kefu.routing.core import RING, RoutingCore
 from kefu.routing.errors import InvalidTransition, UnknownAgent, UnknownContact, UnknownQueue
 from kefu.routing.model import ContactStatus, Presence, from_us
 from kefu.routing.policies import expected_wait_s
@@ -43,8 +43,12 @@ class RoutingViews(RoutingCore):
         timers = self._timers
         live = self._live
         while timers:
-            if live(timers[0]):
-                return timers[0][0]
+            head = timers[0]
+            if head[2] == RING:  # most timers: an offer's ring timeout (_live, inlined)
+                if head[3].status is ContactStatus.OFFERED and head[3].offer_token == head[4]:
+                    return head[0]
+            elif live(head):
+                return head[0]
             heappop(timers)
         return None
 
