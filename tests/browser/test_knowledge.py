@@ -123,3 +123,40 @@ def test_question_goes_to_the_department_and_the_answer_joins_the_base(page: Pag
     expect(page.locator("#kb-results .kb-title").first).to_have_text(
         "外籍客户怎么办理实名登记？", timeout=SLOW
     )
+
+
+def test_important_announcements_pop_up_on_every_desktop_page_until_acknowledged(
+    page: Page,
+) -> None:
+    sign_in(page, "a1012", "kefu-agent")  # the demo's urgent and important notices are pending
+    pages = sorted(
+        {
+            href
+            for href in page.locator("nav.mainnav a[data-nav]").evaluate_all(
+                "links => links.map(a => a.getAttribute('href'))"
+            )
+            if href != "/"
+        }
+    )
+    assert {"/desk", "/workspace", "/knowledge"} <= set(pages)
+    popup = page.locator("#ack-popup")
+    for path in pages:
+        page.goto(path)
+        expect(popup).to_be_visible()
+        expect(popup.locator(".ack-title")).to_have_text(re.compile("【(紧急|重要)】"))
+    # it does not cover the page: the agent can keep working (here: follow a menu link)
+    page.click("a[data-nav=knowledge]")
+    page.wait_for_url("**/knowledge")
+    expect(popup).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "knowledge-ack-every-page.png"))
+    _ack_all(page)
+    for path in pages:
+        page.goto(path)
+        expect(popup).to_have_attribute("data-loaded", "1")
+        expect(popup).to_be_hidden()
+    page.click("#logout")
+    # back-office staff do not work at the desktop: no popup on their pages
+    sign_in(page, "backoffice", "kefu-backoffice")
+    page.goto("/knowledge")
+    expect(page.locator("#ack-popup")).to_have_count(0)

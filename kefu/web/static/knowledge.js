@@ -1,5 +1,5 @@
 // kefu knowledge: the search box (also on the agent desktop), copy/paste an answer, feedback,
-// and the popup of important announcements that must be acknowledged. Plain DOM, no CDN.
+// editor forms. The announcement popup is knowledge_ack.js (every page). Plain DOM, no CDN.
 (function () {
   "use strict";
   if (window.kefuKnowledge) return; // included by several partials on one page
@@ -125,33 +125,6 @@
     if (input.value) search();
   }
 
-  // --- important announcements: pop up until acknowledged -------------------------------------
-  async function ackPopup(root) {
-    let pending = [];
-    try { pending = await api("/api/v1/knowledge/announcements/pending"); } catch (e) { return; }
-    const title = root.querySelector(".ack-title");
-    const body = root.querySelector(".ack-body");
-    const level = root.querySelector(".ack-level");
-    const button = root.querySelector(".ack-button");
-    const labels = JSON.parse(root.dataset.levels || "{}");
-    const show = () => {
-      if (!pending.length) { root.hidden = true; return; }
-      const item = pending[0];
-      title.textContent = item.title;
-      body.textContent = item.body;
-      level.textContent = labels[item.importance] || item.importance;
-      level.className = `ack-level tag ${item.importance}`;
-      root.dataset.id = String(item.id);
-      root.hidden = false;
-    };
-    button.addEventListener("click", async () => {
-      const item = pending.shift();
-      await api(`/api/v1/knowledge/announcements/${item.id}/ack`, { method: "POST" });
-      show();
-    });
-    show();
-  }
-
   // --- simple action buttons: POST a JSON body and reload -------------------------------------
   function actionButtons() {
     document.addEventListener("click", async (ev) => {
@@ -219,7 +192,6 @@
   document.addEventListener("DOMContentLoaded", () => {
     jsonForms();
     document.querySelectorAll("[data-knowledge-box]").forEach(knowledgeBox);
-    document.querySelectorAll("[data-ack-popup]").forEach(ackPopup);
     actionButtons();
   });
 })();
