@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from kefu.core.clock import SystemClock
 from kefu.db.session import Database
@@ -41,7 +42,7 @@ from kefu.tenancy.audit import install_audit
 from kefu.tenancy.security import hash_password
 from kefu.tenancy.services import create_tenant
 from kefu.tenancy.tables import User
-from kefu.tickets import reports, services
+from kefu.tickets import backlog, reports, services
 from kefu.tickets.api import list_page, order_query
 from kefu.tickets.sla import TEMPLATES
 from tests.services import start_postgres
@@ -229,6 +230,9 @@ def rebuild_stats(engine: Any, tenant_id: int) -> None:
     """
     with engine.begin() as conn:
         conn.execute(text(sql))
+    with Session(engine) as session:  # the backlog rollup the services keep
+        backlog.rebuild(session, tenant_id)
+        session.commit()
 
 
 def main() -> None:

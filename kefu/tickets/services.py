@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from kefu.core.clock import Clock
 from kefu.core.errors import ConflictError, FieldError, ValidationFailed
 from kefu.db.eventlog import EventRecord
 from kefu.tenancy import Principal, Scoped, tenant_calendar
+from kefu.tickets import backlog as _backlog  # noqa: F401 - keeps the backlog rollup
 from kefu.tickets.model import (
     CATEGORIES,
     OPEN,
@@ -173,16 +174,29 @@ def _bump(scope: Scoped, order: WorkOrder, *, agent_id: int | None = None, **cou
     bump_stats(scope.session, key, counts)
 
 
+_UPSERTS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _upsert(dialect: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> Any:
+    """One statement per shape, built once (bound parameters): constructing and compiling an
+    upsert was a good part of an order's creation."""
+    stmt = _UPSERTS.get((dialect, keys, counters))
+    if stmt is None:
+        table = cast(Table, DailyStat.__table__)
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        base = insert(table).values({c: bindparam(c) for c in (*keys, *counters)})
+        stmt = base.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={k: table.c[k] + base.excluded[k] for k in counters},
+        )
+        _UPSERTS[(dialect, keys, counters)] = stmt
+    return stmt
+
+
 def bump_stats(session: Session, key: Mapping[str, Any], counts: Mapping[str, int]) -> None:
-    table = cast(Table, DailyStat.__table__)
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(**key, **{k: int(v) for k, v in counts.items()})
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key),
-        set_={k: table.c[k] + stmt.excluded[k] for k in counts},
-    )
-    session.execute(stmt)
+    stmt = _upsert(dialect, tuple(key), tuple(sorted(counts)))
+    session.execute(stmt, {**key, **{k: int(v) for k, v in counts.items()}})
 
 
 # --- groups, policies, templates ------------------------------------------------------------
@@ -695,7 +709,25 @@ def create_order(
         _set_status(order, assign.target, now)
         order.assignee_id = assignee
     _refresh_sla(scope, order)
-    scope.add(order)
+    scope.add(order)  # flushed: the id names the events, the notification and the files
+    with scope.session.no_autoflush:  # the rest goes out in the commit's one flush
+        _created(scope, order, template, group, policy, files, assign, assignee, now)
+    if routed and auto_assign:
+        _touch(scope, order)
+    return Created(order)
+
+
+def _created(
+    scope: Scoped,
+    order: WorkOrder,
+    template: Template,
+    group: WorkGroup,
+    policy: SlaPolicy,
+    files: list[OrderAttachment],
+    assign: Any,
+    assignee: int | None,
+    now: datetime,
+) -> None:
     for row in files:
         row.order_id = order.id
     _emit(
@@ -718,9 +750,6 @@ def create_order(
         _emit(scope, order, "assign", transition=assign.as_dict(), assignee_id=assignee)
         _notify(scope, assignee, order, "assigned")
     _bump(scope, order, created=1)
-    if routed and auto_assign:
-        _touch(scope, order)
-    return Created(order)
 
 
 def _repeat(scope: Scoped, order: WorkOrder, text: str) -> None:
