@@ -189,6 +189,7 @@ def _mount_routes(app: FastAPI) -> None:
     from kefu.channels.sms.api import router as sms_router
     from kefu.channels.webchat.api import router as webchat_router
     from kefu.channels.webchat.pages import router as webchat_pages
+    from kefu.channels.voice.api import router as voice_router
     from kefu.channels.voice.kamailio import router as voice_edge
     from kefu.desk.api import router as desk_router
     from kefu.desk.pages import router as desk_pages
@@ -222,6 +223,7 @@ def _mount_routes(app: FastAPI) -> None:
     v1.include_router(staffing_router)
     v1.include_router(simulation_router)
     v1.include_router(ivr_router)
+    v1.include_router(voice_router)
     app.include_router(health_router)
     app.include_router(v1)
     app.include_router(knowledge_pages)

@@ -136,8 +136,10 @@ _register_simulation()
 
 
 def _register_voice() -> None:
-    from kefu.channels.voice.cli import voice
+    from kefu.bootstrap import build_container, create_app
+    from kefu.channels.voice.cli import set_app_factory, voice
 
+    set_app_factory(build_container, create_app)  # `kefu voice serve` composes the app
     main.add_command(voice)
 
 

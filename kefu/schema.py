@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData
 
 import kefu.channels.sms.tables
+import kefu.channels.voice.tables
 import kefu.channels.webchat.tables
 import kefu.customers.tables
 import kefu.desk.tables

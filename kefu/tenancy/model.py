@@ -163,6 +163,19 @@ ROLE_PERMISSIONS = {
 }
 
 
+# Voice (issue 8): call recordings — list, play (every playback logged), retention.
+_VOICE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"recordings.read", "recordings.listen", "recordings.manage"}),
+    Role.DUTY_MANAGER: frozenset({"recordings.read", "recordings.listen"}),
+    Role.TEAM_LEADER: frozenset({"recordings.read", "recordings.listen"}),
+    Role.QA: frozenset({"recordings.read", "recordings.listen"}),
+}
+ROLE_PERMISSIONS = {
+    role: granted | _VOICE_PERMISSIONS.get(role, frozenset())
+    for role, granted in ROLE_PERMISSIONS.items()
+}
+
+
 def permissions_for(
     roles: frozenset[Role] | set[Role], *, superadmin: bool = False
 ) -> frozenset[str]:

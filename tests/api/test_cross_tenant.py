@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -794,6 +795,46 @@ ATTACKS.update(
             expect=(200,), body={"from": "@sms.phone", "text": "2 未解决"}
         ),
         ("get", "/api/v1/sms/messages"): Attack(expect=(200,)),
+    }
+)
+
+# --- voice -------------------------------------------------------------------------------------
+
+
+def _victim_voice(client: TestClient, world: World) -> dict[str, Any]:
+    """Tenant B's call recording (rows come from call control, not the API) and its file."""
+    from kefu.channels.voice.tables import VoiceRecording
+
+    container = client.app.state.container
+    path = Path(container.settings.var_dir) / f"victim-{world.code}.wav"
+    path.write_bytes(b"RIFF" + world.code.encode())
+    now = container.clock.now()
+    with container.db.session(clock=container.clock, actor_name="factory") as session:
+        row = VoiceRecording(
+            tenant_id=world.tenant_id,
+            contact_id=f"v{world.tenant_id}",
+            path=str(path),
+            caller=world.code[:40],
+            started_at=now,
+            ended_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return {"recording": row.id, "contact": row.contact_id}
+
+
+VICTIMS["voice"] = _victim_voice
+ATTACKS.update(
+    {
+        ("get", "/api/v1/voice/recordings"): Attack(expect=(200,)),
+        ("get", "/api/v1/voice/recordings/{recording_id}/audio"): Attack(
+            ids={"recording_id": "voice.recording"}
+        ),
+        ("post", "/api/v1/voice/calls/{contact_id}/sensitive"): Attack(
+            ids={"contact_id": "voice.contact"}, body={"active": True}, role=_AGENT
+        ),
+        ("get", "/api/v1/voice/settings"): Attack(expect=(200,)),
+        ("put", "/api/v1/voice/settings"): Attack(expect=(200,), body={"retention_days": 30}),
     }
 )
 

@@ -37,6 +37,7 @@ from typing import Any
 from kefu.channels.voice.driver import DriverEvent, MediaDriver
 from kefu.channels.voice.ivrlink import new_session
 from kefu.channels.voice.prompts import prompt_wav, tone_wav, wav_seconds
+from kefu.channels.voice.services import store_recording
 from kefu.core.errors import DomainError
 from kefu.core.events import Event
 from kefu.db.eventlog import record_event
@@ -78,6 +79,9 @@ class Call:
     agent_id: int | None = None
     agent_leg: str = ""
     recording: str = ""
+    recording_started: datetime | None = None
+    paused_at: float | None = None
+    paused_s: float = 0.0
     next_announce: float = 0.0
     ended: bool = False
 
@@ -303,6 +307,7 @@ class CallControl:
                 )
                 path.parent.mkdir(parents=True, exist_ok=True)
                 call.recording = str(path)
+                call.recording_started = self.container.clock.now()
                 self.driver.record(call.leg, str(path), [call.leg, call.agent_leg])
             self._emit(call, "connected", agent_id=agent_id)
         elif ev.kind == "hangup":
@@ -595,6 +600,8 @@ class CallControl:
         except Exception:
             log.exception("voice: routing did not take the end of %s", call.contact_id)
         call.state = "ended"
+        if call.recording and call.recording_started is not None:
+            self._store_recording(call)
         self._emit(
             call,
             "call_ended",
@@ -603,6 +610,62 @@ class CallControl:
             duration_s=round(time.monotonic() - call.started, 3),
             recording=bool(call.recording),
         )
+
+    def _store_recording(self, call: Call) -> None:
+        if call.paused_at is not None:
+            call.paused_s += time.monotonic() - call.paused_at
+        started = call.recording_started
+        assert started is not None
+        try:
+            self._with_scope(
+                call.number.tenant_id,
+                lambda scope: store_recording(
+                    scope,
+                    contact_id=call.contact_id,
+                    path=call.recording,
+                    caller=call.caller,
+                    agent_id=call.agent_id,
+                    started_at=started,
+                    paused_s=call.paused_s,
+                ),
+            )
+        except Exception:
+            log.exception("voice: recording of %s not stored", call.contact_id)
+
+    # -- the agent's desk --------------------------------------------------------------------------
+    def sensitive_entry(self, contact_id: str, agent_id: int, active: bool) -> bool:
+        """The agent's desk asks for sensitive entry (card number…): recording pauses until it
+        ends. False if this agent holds no such connected call."""
+        done = threading.Event()
+        result = [False]
+
+        def apply() -> None:
+            call = self.by_contact.get(contact_id)
+            if call is None or call.state != "connected" or call.agent_id != agent_id:
+                return
+            result[0] = True
+            if not call.recording or (call.paused_at is not None) == active:
+                return
+            self.driver.record_pause(call.leg, active)
+            if active:
+                call.paused_at = time.monotonic()
+            else:
+                assert call.paused_at is not None
+                call.paused_s += time.monotonic() - call.paused_at
+                call.paused_at = None
+            self._emit(
+                call, "recording_paused" if active else "recording_resumed", agent_id=agent_id
+            )
+
+        def run() -> None:
+            try:
+                apply()
+            finally:
+                done.set()
+
+        self._inbox.put(("call", run))
+        done.wait(5)
+        return result[0]
 
     def _media_down(self) -> None:
         self.media_up = False

@@ -24,7 +24,16 @@ from urllib.parse import urlsplit
 import click
 from sqlalchemy import text
 
-__all__ = ["die_with_parent", "voice"]
+__all__ = ["die_with_parent", "set_app_factory", "voice"]
+
+# (build_container, create_app), given by the composition root (kefu/cli.py): this module is a
+# feature's and may not import kefu.bootstrap itself.
+_APP_FACTORY: tuple[Any, Any] = (None, None)
+
+
+def set_app_factory(build_container: Any, create_app: Any) -> None:
+    global _APP_FACTORY
+    _APP_FACTORY = (build_container, create_app)
 
 
 @click.group()
@@ -78,6 +87,22 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+@voice.command("purge-recordings")
+def purge_recordings() -> None:
+    """Delete recordings past their tenant's retention (run daily, e.g. from cron)."""
+    from kefu.channels.voice.services import purge_expired
+    from kefu.config import Settings
+
+    build_container = _APP_FACTORY[0]
+    container = build_container(Settings())
+    try:
+        with container.db.session(clock=container.clock, actor_name="kefu voice") as session:
+            removed = purge_expired(session, container.clock.now())
+    finally:
+        container.close()
+    click.echo(f"{removed} recording(s) deleted")
+
+
 def parse_number(spec: str) -> tuple[str, str, str, str]:
     """``10088=demo-telecom:Q_BILL[:flow]`` → (number, tenant code, queue, flow code)."""
     number, _, rest = spec.partition("=")
@@ -129,7 +154,7 @@ def serve(
     """Serve kefu with call control (the routing engine's process owns the calls)."""
     import uvicorn
 
-    from kefu.bootstrap import build_container, create_app
+    build_container, create_app = _APP_FACTORY
     from kefu.channels.voice.callcontrol import CallControl, VoiceNumber
     from kefu.channels.voice.kamailio import install, kamailio_config
     from kefu.config import Settings

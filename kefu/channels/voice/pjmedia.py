@@ -198,7 +198,7 @@ class MediaServer:
                 if am is not None:
                     with contextlib.suppress(Exception):
                         am.stopTransmit(recorder)
-            self.garbage.append(recorder)
+            del recorder  # destroyed now: the WAV header gets its final sizes
             self.send(ev="recorded", call=call)
 
     def op_transfer(self, call: str, uri: str) -> None:

@@ -11,7 +11,9 @@ import time
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
+from kefu.channels.voice.tables import VoiceRecording
 from tests.integration.voice.stack import AGENT_HZ, CALLER_HZ, Stack, read_samples
 
 # one stack per module: keep these tests on one xdist worker (the crash test runs last)
@@ -77,6 +79,11 @@ def bridged_call(stack: Stack, method: str, record: str) -> tuple[object, str]:
 
 def test_call_reaches_the_agent_with_two_way_audio_rfc4733(stack: Stack) -> None:
     caller, contact_id = bridged_call(stack, "rfc4733", "caller_rx_1.wav")
+    # the agent's desk asks for sensitive entry: the recording pauses, then resumes
+    assert stack.control.sensitive_entry(contact_id, stack.agent.id, True)
+    time.sleep(1.0)
+    assert stack.control.sensitive_entry(contact_id, stack.agent.id, False)
+    assert not stack.control.sensitive_entry(contact_id, stack.agent.id + 999, True)
     caller.send(op="hangup")  # the caller hangs up: the agent's leg ends too
     caller.wait("disconnected", 5)
     stack.agent_ua.wait("disconnected", 5)
@@ -106,8 +113,13 @@ def test_call_reaches_the_agent_with_two_way_audio_rfc4733(stack: Stack) -> None
         assert kind in kinds, (kind, kinds)
     assert kinds.index("contact_queued") < kinds.index("contact_answered")
     assert kinds.index("contact_answered") < kinds.index("contact_completed")
+    assert kinds.index("voice.recording_paused") < kinds.index("voice.recording_resumed")
     recording = stack.tmp / "voice" / "recordings" / str(stack.tenant_id) / f"{contact_id}.wav"
     assert recording.exists() and recording.stat().st_size > 8000
+    with stack.container.db.sessions() as session:
+        row = session.scalar(select(VoiceRecording).where(VoiceRecording.contact_id == contact_id))
+    assert row is not None and row.agent_id == stack.agent.id and row.path == str(recording)
+    assert row.paused_s >= 0.9 and row.duration_s > row.paused_s
 
 
 def test_sip_info_dtmf_and_the_agent_hangs_up(stack: Stack) -> None:
