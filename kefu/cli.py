@@ -73,6 +73,9 @@ def _serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> N
         log_level=settings.log_level,
         ws_ping_interval=None,
         ws_per_message_deflate=False,  # small JSON frames: compressing costs more than it saves
+        # Longer than clients' and proxies' idle timeouts: a request sent just as the server
+        # closes an idle keep-alive connection fails with no response.
+        timeout_keep_alive=30,
     )
 
 
