@@ -110,6 +110,7 @@ class RoutingAdmin(RoutingViews):
             rc.agent_heaps.clear()
             rc.pending.clear()
             rc.contact_heaps.clear()
+            rc.target_cache.clear()
             rc.waiting = 0
             rc.plan = plan_stages(config, rc.extra)
             self._index_class(rc)

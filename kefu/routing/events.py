@@ -287,7 +287,6 @@ _DEFAULTS: dict[type[RoutingEvent], dict[str, Any]] = {
 }
 _US_FIELDS: dict[type[RoutingEvent], tuple[str, ...]] = {ContactOffered: ("ring_deadline",)}
 _new = object.__new__
-_set_dict = object.__setattr__
 
 
 def record_of(cls: type[RoutingEvent], at_us: int, **values: Any) -> EventRecord:
@@ -300,12 +299,13 @@ def record_of(cls: type[RoutingEvent], at_us: int, **values: Any) -> EventRecord
 def event_from_record(record: EventRecord, at: datetime | None = None) -> RoutingEvent:
     """The RoutingEvent of a record (``at``: its time as a datetime, when already known)."""
     cls = record[0]
-    data = dict(zip(EVENT_FIELDS[cls], record[1:], strict=True))
+    event: RoutingEvent = _new(cls)
+    # Frozen: the fields are set once, here, as __init__ would (same order: a shared-key dict).
+    data = event.__dict__
+    data.update(zip(EVENT_FIELDS[cls], record[1:], strict=True))
     data["at"] = at if at is not None else from_us(record[1])
     for name in _US_FIELDS.get(cls, ()):
         data[name] = from_us(data[name])
-    event: RoutingEvent = _new(cls)
-    _set_dict(event, "__dict__", data)  # frozen: fields are set once, like __init__ would
     return event
 
 

@@ -147,21 +147,24 @@ class RoutingIndex:
         if k is None:
             mem.targets = mem.contact_targets = ()
             return
-        heaps = mem.rc.agent_heaps
-        contact_heaps = mem.rc.contact_heaps
-        targets = []
-        contact_targets = []
-        for medium in mem.media:
-            heap = heaps.get((k, medium))
-            if heap is None:
-                heap = heaps[(k, medium)] = Heap()
-            targets.append((medium, heap))
-            heap = contact_heaps.get((k, medium))
-            if heap is None:
-                heap = contact_heaps[(k, medium)] = Heap()
-            contact_targets.append((medium, heap))
-        mem.targets = tuple(targets)
-        mem.contact_targets = tuple(contact_targets)
+        rc = mem.rc
+        cached = rc.target_cache.get((k, mem.media))  # shared: memberships are many
+        if cached is None:
+            heaps = rc.agent_heaps
+            contact_heaps = rc.contact_heaps
+            targets = []
+            contact_targets = []
+            for medium in mem.media:
+                heap = heaps.get((k, medium))
+                if heap is None:
+                    heap = heaps[(k, medium)] = Heap()
+                targets.append((medium, heap))
+                heap = contact_heaps.get((k, medium))
+                if heap is None:
+                    heap = contact_heaps[(k, medium)] = Heap()
+                contact_targets.append((medium, heap))
+            cached = rc.target_cache[(k, mem.media)] = (tuple(targets), tuple(contact_targets))
+        mem.targets, mem.contact_targets = cached
 
     @staticmethod
     def _agent_entry(

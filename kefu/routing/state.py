@@ -191,7 +191,7 @@ class RoutingClass:
 
     __slots__ = (
         "agent_heaps", "contact_heaps", "eligible", "extra", "index", "keys", "pending",
-        "pending_limit", "plan", "queue", "waiting",
+        "pending_limit", "plan", "queue", "target_cache", "waiting",
     )
 
     def __init__(self, index: int, queue: QueueRT, extra: Requirement, plan: StagePlan) -> None:
@@ -202,6 +202,8 @@ class RoutingClass:
         self.eligible: dict[str, Membership] = {}
         self.agent_heaps: dict[tuple[int, Media], Heap] = {}
         self.contact_heaps: dict[tuple[int, Media], Heap] = {}
+        # (k, media) -> the (agent targets, contact targets) tuples memberships share
+        self.target_cache: dict[tuple[int, tuple[Media, ...]], tuple[Any, Any]] = {}
         self.waiting = 0  # contacts published in contact_heaps (not sticky)
         self.keys: tuple[str, ...] | None = None  # skills it is indexed under; None: any agent
         # agents published but not yet pushed into agent_heaps: (version, agent, membership)
