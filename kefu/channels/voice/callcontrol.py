@@ -58,6 +58,7 @@ class VoiceNumber:
     queue: str
     flow_code: str = ""  # the tenant's published IVR flow; empty = the built-in menu
     flow: Mapping[str, Any] | None = None  # or a flow given inline (tests, demo)
+    callback_offer: bool = True  # while queued: "press 1 to be called back" (place kept)
 
 
 @dataclass
@@ -84,6 +85,15 @@ class Call:
     paused_s: float = 0.0
     next_announce: float = 0.0
     ended: bool = False
+    is_callback: bool = False  # the caller asked to be called back: no caller leg until then
+
+    @property
+    def waiting_state(self) -> str:
+        return "callback" if self.is_callback else "queued"
+
+
+CALLBACK_OFFER = "如需回电请按1，我们将为您保留排队位置"
+CALLBACK_CONFIRM = "好的，我们将按您的排队顺序回电，再见。"
 
 
 def announcement_text(position: int, expected_wait_s: float | None) -> str:
@@ -274,13 +284,21 @@ class CallControl:
                 call.number.tenant_id, lambda scope: new_session(scope, call.number, call.caller)
             )
             self._run_actions(call, call.ivr.start())
+        elif ev.kind in ("media", "answered") and call.state == "dialing":
+            self._connect(call)  # the customer took the callback
         elif ev.kind == "dtmf":
             self._dtmf(call, str(ev.data.get("digit", "")), str(ev.data.get("method", "")))
+        elif ev.kind == "hangup" and call.state == "callback":
+            self.calls.pop(call.leg, None)  # the place stays in the queue: no end yet
+            self._cancel(f"hangup:{call.leg}")
+            call.leg = ""
         elif ev.kind == "hangup":
-            self._caller_gone(call, "caller_hangup")
+            self._caller_gone(call, "caller_hangup" if call.state != "dialing" else "no_answer")
 
     def _agent_event(self, call: Call, ev: DriverEvent) -> None:
-        if ev.kind in ("media", "answered") and call.state == "offering":
+        if ev.kind == "hangup":
+            self._agent_hangup(call, ev)
+        elif ev.kind in ("media", "answered") and call.state == "offering":
             agent_id = call.agent_id
             assert agent_id is not None
             try:
@@ -294,35 +312,48 @@ class CallControl:
                 log.info("voice: accept refused for %s: %s", call.contact_id, exc)
                 self._drop_agent_leg(call)
                 return
-            call.state = "connected"
-            self._cancel(f"announce:{call.leg}")
-            self.driver.bridge(call.leg, call.agent_leg)
-            if self.record:
-                path = (
-                    self.var_dir
-                    / "voice"
-                    / "recordings"
-                    / str(call.number.tenant_id)
-                    / f"{call.contact_id}.wav"
-                )
-                path.parent.mkdir(parents=True, exist_ok=True)
-                call.recording = str(path)
-                call.recording_started = self.container.clock.now()
-                self.driver.record(call.leg, str(path), [call.leg, call.agent_leg])
-            self._emit(call, "connected", agent_id=agent_id)
-        elif ev.kind == "hangup":
-            self.by_agent_leg.pop(ev.leg, None)
-            if call.state == "connected":
-                self._end(call, "agent_hangup")
-                self.driver.hangup(call.leg)
-            elif call.state == "offering":
-                code = int(ev.data.get("code") or 0)
-                call.state = "queued"
-                call.agent_leg = ""
-                agent_id, call.agent_id = call.agent_id, None
-                if agent_id is not None:
-                    self._decline(call, agent_id)
-                self._emit(call, "agent_unreached", agent_id=agent_id, code=code)
+            if call.is_callback:  # now call the customer back, from the agent's line
+                call.state = "dialing"
+                call.leg = f"cb-{uuid.uuid4().hex[:10]}"
+                self.calls[call.leg] = call
+                self.driver.originate(call.leg, f"sip:{call.caller}@{self.proxy}")
+                self._emit(call, "callback_dialing", agent_id=agent_id)
+                return
+            self._connect(call)
+
+    def _connect(self, call: Call) -> None:
+        """Caller and agent legs both answered: bridge them and record."""
+        agent_id = call.agent_id
+        call.state = "connected"
+        self._cancel(f"announce:{call.leg}")
+        self.driver.bridge(call.leg, call.agent_leg)
+        if self.record:
+            path = (
+                self.var_dir
+                / "voice"
+                / "recordings"
+                / str(call.number.tenant_id)
+                / f"{call.contact_id}.wav"
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            call.recording = str(path)
+            call.recording_started = self.container.clock.now()
+            self.driver.record(call.leg, str(path), [call.leg, call.agent_leg])
+        self._emit(call, "connected", agent_id=agent_id)
+
+    def _agent_hangup(self, call: Call, ev: DriverEvent) -> None:
+        self.by_agent_leg.pop(ev.leg, None)
+        if call.state in ("connected", "dialing"):
+            self._end(call, "agent_hangup")
+            self.driver.hangup(call.leg)
+        elif call.state == "offering":
+            code = int(ev.data.get("code") or 0)
+            call.state = call.waiting_state
+            call.agent_leg = ""
+            agent_id, call.agent_id = call.agent_id, None
+            if agent_id is not None:
+                self._decline(call, agent_id)
+            self._emit(call, "agent_unreached", agent_id=agent_id, code=code)
 
     def _decline(self, call: Call, agent_id: int) -> None:
         try:
@@ -391,6 +422,9 @@ class CallControl:
 
     def _dtmf(self, call: Call, digit: str, method: str) -> None:
         call.dtmf_methods.append(method)
+        if call.state == "queued" and digit == "1" and self._callback_possible(call):
+            self._request_callback(call)
+            return
         if call.state != "ivr" or call.collect is None:
             self._emit(call, "dtmf", digit=digit, method=method, state=call.state)
             return
@@ -471,8 +505,40 @@ class CallControl:
         if call.state == "queued":  # not offered within the arrival already
             self._announce(call)
 
+    def _callback_possible(self, call: Call) -> bool:
+        if not call.number.callback_offer:
+            return False
+        config = self.container.routing_service.runtime.queue_configs.get(
+            f"{call.number.tenant_id}.{call.queue}"
+        )
+        return config is not None and "callback" in {str(m) for m in config.media}
+
+    def _request_callback(self, call: Call) -> None:
+        """The caller pressed 1 while queued: routing keeps the place as a callback contact;
+        the caller hears a confirmation and the line is released."""
+        try:
+            self._with_scope(
+                call.number.tenant_id,
+                lambda scope: self.container.routing_service.callback(scope, call.contact_id),
+            )
+        except Exception as exc:
+            log.info("voice: callback refused for %s: %s", call.contact_id, exc)
+            return
+        self._cancel(f"announce:{call.leg}")
+        call.state = "callback"
+        call.is_callback = True
+        self._emit(call, "callback_requested", caller=call.caller)
+        confirm = prompt_wav(self.var_dir, CALLBACK_CONFIRM)
+        self.driver.play(call.leg, [str(confirm)])
+        leg = call.leg
+        self._later(wav_seconds(confirm) + 0.3, f"hangup:{leg}", partial(self._release, leg))
+
+    def _release(self, leg: str) -> None:
+        if leg in self.calls:
+            self.driver.hangup(leg)
+
     def _announce(self, call: Call) -> None:
-        if call.ended or call.state not in ("queued", "offering"):
+        if call.ended or call.state not in ("queued", "offering") or call.is_callback:
             return
         pos = self.container.routing_service.position(call.contact_id)
         files = [str(self.moh)]
@@ -481,6 +547,8 @@ class CallControl:
             if wait is not None and not math.isfinite(wait):
                 wait = None  # nobody ready: no estimate (and JSON has no infinity)
             text = announcement_text(int(pos["position"]), wait)
+            if self._callback_possible(call):
+                text += "。" + CALLBACK_OFFER
             files.insert(0, str(prompt_wav(self.var_dir, text)))
             self._emit(
                 call,
@@ -499,7 +567,7 @@ class CallControl:
         if call is None or call.ended:
             return
         kind = event.type
-        if kind == "contact_offered" and call.state == "queued":
+        if kind == "contact_offered" and call.state in ("queued", "callback"):
             agent_id = int(data["agent_id"])
             extension = self._extension(call.number.tenant_id, agent_id)
             if not extension:
@@ -514,6 +582,9 @@ class CallControl:
         elif kind in ("offer_timed_out", "offer_rescinded", "offer_declined"):
             if call.state == "offering" and str(call.agent_id) == str(data.get("agent_id")):
                 self._drop_agent_leg(call)
+        elif kind in ("contact_closed", "contact_expired") and call.state == "callback":
+            self.by_contact.pop(call.contact_id, None)  # routing gave the callback up
+            call.ended = True
         elif kind in ("contact_closed", "contact_expired") and call.state in ("queued", "offering"):
             # routing gave up (maximum wait, callback...): tell the caller goodbye
             self._drop_agent_leg(call)
@@ -527,7 +598,7 @@ class CallControl:
         call.agent_leg = ""
         call.agent_id = None
         if call.state == "offering":
-            call.state = "queued"
+            call.state = call.waiting_state
 
     def _extension(self, tenant_id: int, agent_id: int) -> str:
         """The agent's SIP extension: their 工号 (job number), as their phone registers it."""
@@ -553,7 +624,7 @@ class CallControl:
     def _caller_gone(self, call: Call, reason: str) -> None:
         if call.ended:
             return
-        if call.state == "connected" and call.agent_leg and self.media_up:
+        if call.state in ("connected", "dialing") and call.agent_leg and self.media_up:
             self.driver.hangup(call.agent_leg)
         self._end(call, reason)
 
@@ -591,7 +662,7 @@ class CallControl:
                             scope, _abandon(call.contact_id, abandon_reason)
                         ),
                     )
-            elif state == "connected" and call.agent_id is not None:
+            elif state in ("connected", "dialing") and call.agent_id is not None:
                 agent_id = call.agent_id
                 self.by_agent_leg.pop(call.agent_leg, None)
                 self._with_scope(

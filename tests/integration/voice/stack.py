@@ -169,9 +169,11 @@ class Stack:
         finally:
             scope.session.close()
 
-    def caller(self, record: str) -> UserAgent:
+    def caller(self, record: str, *, reachable: bool = False) -> UserAgent:
+        """A caller's phone; ``reachable``: registered and answering (to be called back)."""
         self.callers += 1
         port = free_port()
+        extra = ["--register", "--answer"] if reachable else []
         return UserAgent(
             f"caller{self.callers}",
             [
@@ -181,6 +183,7 @@ class Stack:
                 "--proxy", f"127.0.0.1:{self.kamailio_port}",
                 "--play", str(self.caller_tone),
                 "--record", str(self.tmp / record),
+                *extra,
             ],
             self.tmp,
         )  # fmt: skip
@@ -249,7 +252,7 @@ def voice_stack(tmp: Path, agents: int = 1) -> Iterator[Stack]:
                 code="HOTLINE",
                 name="热线",
                 media="voice",
-                options={"wrap_up_s": 0, "ring_timeout_s": 8},
+                options={"wrap_up_s": 0, "ring_timeout_s": 8, "media": ["voice", "callback"]},
             )
         )
     first = world.users[Role.AGENT]

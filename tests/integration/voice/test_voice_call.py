@@ -191,6 +191,38 @@ def test_malformed_sip_does_not_disturb_a_call(stack: Stack) -> None:
     assert tone_strength(samples[-3 * RATE :], AGENT_HZ) > 0.8
 
 
+def test_a_queued_caller_asks_to_be_called_back_and_is(stack: Stack) -> None:
+    stack.set_agent("not_ready")
+    caller = stack.caller("caller_rx_cb.wav", reachable=True)
+    caller.wait("reg", 10, code=200)
+    caller.send(op="call", uri=f"sip:4000@127.0.0.1:{stack.kamailio_port}")
+    caller.wait("confirmed", 10)
+    contact_id = stack.wait_event("voice.call_started")["contact_id"]
+    time.sleep(1.0)
+    caller.send(op="dtmf", digits="1", method="rfc4733")  # the menu: to the queue
+    announced = stack.wait_event("voice.announced", contact_id=contact_id)
+    assert "如需回电请按1" in announced["text"]
+    caller.send(op="dtmf", digits="1", method="rfc4733")  # call me back
+    stack.wait_event("voice.callback_requested", contact_id=contact_id)
+    caller.wait("disconnected", 10)  # the center releases the line after the confirmation
+    assert "callback_requested" in [t for t, _ in stack.events(contact_id)]
+    stack.set_agent("ready")  # the place was kept: the agent gets it and the caller is rung
+    stack.agent_ua.wait("incoming", 10)
+    caller.wait("incoming", 10)
+    stack.wait_event("voice.connected", contact_id=contact_id)
+    time.sleep(2.0)
+    caller.send(op="hangup")
+    caller.wait("disconnected", 5)
+    stack.agent_ua.wait("disconnected", 5)
+    caller.close()
+    kinds = [t for t, _ in stack.events(contact_id)]
+    for kind in ("voice.callback_dialing", "contact_answered", "contact_completed"):
+        assert kind in kinds, (kind, kinds)
+    assert "contact_abandoned" not in kinds
+    heard = read_samples(stack.tmp / "caller_rx_cb.wav")
+    assert tone_strength(heard, AGENT_HZ) > 0.8  # the agent on the callback
+
+
 def test_a_media_server_crash_releases_queued_calls(stack: Stack) -> None:
     """Last in this module: it kills the media server."""
     stack.set_agent("not_ready")
