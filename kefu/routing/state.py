@@ -109,7 +109,7 @@ class Membership:
 
 class AgentRT:
     __slots__ = (
-        "costs", "entries", "entries_version", "exclusive", "free", "free_version",
+        "all_media", "costs", "entries", "entries_version", "exclusive", "free", "free_version",
         "last_activity_us", "limit", "load", "members", "n_active", "n_wrap", "occupied_us",
         "ordinal", "presence", "profile",
         "published", "reason", "ringing", "slots", "state", "sticky", "version",
@@ -138,6 +138,7 @@ class AgentRT:
         self.members: list[Membership] = []
         self.sticky: list[ContactEntry] = []
         self.limit, self.costs = capacity_units(profile.capacity)
+        self.all_media = tuple(self.costs)
 
     @property
     def agent_id(self) -> str:
@@ -146,6 +147,7 @@ class AgentRT:
     def set_profile(self, profile: AgentProfile) -> None:
         self.profile = profile
         self.limit, self.costs = capacity_units(profile.capacity)
+        self.all_media = tuple(self.costs)
 
     def free_media(self) -> tuple[Media, ...]:
         """Media this agent may be offered now (ready, nothing ringing, capacity left).
@@ -157,7 +159,7 @@ class AgentRT:
         if self.presence is not Presence.READY or self.ringing is not None or self.exclusive:
             self.free = ()
         elif not self.slots:
-            self.free = tuple(self.costs)
+            self.free = self.all_media
         else:
             load, limit = self.load, self.limit
             self.free = tuple(m for m, cost in self.costs.items()
