@@ -833,6 +833,9 @@ ATTACKS.update(
         ("post", "/api/v1/voice/calls/{contact_id}/sensitive"): Attack(
             ids={"contact_id": "voice.contact"}, body={"active": True}, role=_AGENT
         ),
+        ("post", "/api/v1/voice/calls/{contact_id}/control"): Attack(
+            ids={"contact_id": "voice.contact"}, body={"action": "hold"}, role=_AGENT
+        ),
         ("get", "/api/v1/voice/settings"): Attack(expect=(200,)),
         ("put", "/api/v1/voice/settings"): Attack(expect=(200,), body={"retention_days": 30}),
     }

@@ -93,6 +93,10 @@ def test_sensitive_entry_needs_a_call_of_ones_own(app, container) -> None:
     agent = login(app, world.username(Role.AGENT))
     response = agent.post("/api/v1/voice/calls/nope/sensitive", json={"active": True})
     assert response.status_code == 404
+    response = agent.post("/api/v1/voice/calls/nope/control", json={"action": "hold"})
+    assert response.status_code == 404
+    bad = agent.post("/api/v1/voice/calls/nope/control", json={"action": "dtmf", "digits": "1a"})
+    assert bad.status_code == 422
 
 
 class _Control:

@@ -63,6 +63,25 @@ def sensitive_entry(
     return {"contact_id": contact_id, "recording_paused": body.active}
 
 
+class ControlIn(Input):
+    action: str = Field(pattern="^(hold|unhold|mute|unmute|hangup|dtmf)$")
+    digits: str = Field(default="", max_length=32, pattern="^[0-9*#]*$")
+
+
+@router.post("/calls/{contact_id}/control")
+def call_control(
+    contact_id: str, body: ControlIn, ctx: Ctx = Depends(require("desktop.use"))
+) -> dict[str, Any]:
+    """The agent's call controls: hold, mute, hang up, DTMF toward the caller's side. A
+    transfer goes through routing (``POST /routing/me/contacts/{id}/transfer``): the call
+    follows the contact back to a queue."""
+    control = voice_for(ctx.container)
+    agent_id = ctx.scope.principal.user_id
+    if control is None or not control.desk_action(contact_id, agent_id, body.action, body.digits):
+        raise NotFoundError(entity="call", id=contact_id)
+    return {"contact_id": contact_id, "action": body.action}
+
+
 @router.get("/settings")
 def get_settings(ctx: Ctx = Depends(require("recordings.manage"))) -> dict[str, Any]:
     return {"retention_days": services.retention_days(ctx.session, ctx.scope.tenant_id)}

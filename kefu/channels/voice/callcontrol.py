@@ -579,6 +579,21 @@ class CallControl:
             self.by_agent_leg[call.agent_leg] = call
             self.driver.originate(call.agent_leg, f"sip:{extension}@{self.proxy}")
             self._emit(call, "agent_called", agent_id=agent_id, extension=extension)
+        elif kind == "contact_transferred" and call.state == "connected" and not data.get("to_ivr"):
+            # the agent transferred the contact: the caller waits again, the agent's leg ends
+            if call.agent_leg:
+                self.by_agent_leg.pop(call.agent_leg, None)
+                self.driver.hangup(call.agent_leg)
+            if call.recording:
+                self.driver.record_stop(call.leg)
+                self._store_recording(call)
+                call.recording, call.recording_started = "", None
+            call.agent_leg, call.agent_id = "", None
+            call.state = "queued"
+            self._emit(
+                call, "transferred", to_queue=data.get("to_queue"), to_agent=data.get("to_agent")
+            )
+            self._announce(call)
         elif kind in ("offer_timed_out", "offer_rescinded", "offer_declined"):
             if call.state == "offering" and str(call.agent_id) == str(data.get("agent_id")):
                 self._drop_agent_leg(call)
@@ -707,6 +722,17 @@ class CallControl:
     def sensitive_entry(self, contact_id: str, agent_id: int, active: bool) -> bool:
         """The agent's desk asks for sensitive entry (card number…): recording pauses until it
         ends. False if this agent holds no such connected call."""
+        return self.desk_action(contact_id, agent_id, "sensitive_on" if active else "sensitive_off")
+
+    DESK_ACTIONS = frozenset(
+        {"hold", "unhold", "mute", "unmute", "hangup", "dtmf", "sensitive_on", "sensitive_off"}
+    )
+
+    def desk_action(self, contact_id: str, agent_id: int, action: str, arg: str = "") -> bool:
+        """A call control from the agent's desk, on the call this agent is connected to:
+        hold / unhold (the caller hears music), mute / unmute (the caller stops hearing the
+        agent), hangup, dtmf (digits sent to the caller's side, e.g. an IVR after a transfer),
+        sensitive_on / sensitive_off (recording paused). False if there is no such call."""
         done = threading.Event()
         result = [False]
 
@@ -715,18 +741,7 @@ class CallControl:
             if call is None or call.state != "connected" or call.agent_id != agent_id:
                 return
             result[0] = True
-            if not call.recording or (call.paused_at is not None) == active:
-                return
-            self.driver.record_pause(call.leg, active)
-            if active:
-                call.paused_at = time.monotonic()
-            else:
-                assert call.paused_at is not None
-                call.paused_s += time.monotonic() - call.paused_at
-                call.paused_at = None
-            self._emit(
-                call, "recording_paused" if active else "recording_resumed", agent_id=agent_id
-            )
+            self._desk(call, action, arg)
 
         def run() -> None:
             try:
@@ -737,6 +752,38 @@ class CallControl:
         self._inbox.put(("call", run))
         done.wait(5)
         return result[0]
+
+    def _desk(self, call: Call, action: str, arg: str) -> None:
+        if action in ("sensitive_on", "sensitive_off"):
+            active = action == "sensitive_on"
+            if not call.recording or (call.paused_at is not None) == active:
+                return
+            self.driver.record_pause(call.leg, active)
+            if active:
+                call.paused_at = time.monotonic()
+            else:
+                assert call.paused_at is not None
+                call.paused_s += time.monotonic() - call.paused_at
+                call.paused_at = None
+            kind = "recording_paused" if active else "recording_resumed"
+        elif action in ("hold", "unhold"):
+            self.driver.hold(call.leg, call.agent_leg, action == "hold", [str(self.moh)])
+            kind = action
+        elif action in ("mute", "unmute"):
+            self.driver.mute(call.agent_leg, call.leg, action == "mute")
+            kind = action
+        elif action == "dtmf":
+            digits = "".join(ch for ch in arg if ch in "0123456789*#")[:32]
+            self.driver.send_dtmf(call.leg, digits)
+            kind = "dtmf_sent"
+        elif action == "hangup":
+            self._end(call, "agent_hangup")
+            self.driver.hangup(call.leg)
+            self.driver.hangup(call.agent_leg)
+            return
+        else:
+            return
+        self._emit(call, kind, agent_id=call.agent_id)
 
     def _media_down(self) -> None:
         self.media_up = False

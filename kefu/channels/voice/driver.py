@@ -1,8 +1,9 @@
 """The one interface call control uses to drive a media server, and its events.
 
 Commands: answer, play, stop, originate, bridge, transfer, record (start / pause / stop),
-hang up. Digit collection is done by call control from ``dtmf`` events (the media server
-reports every digit with its method, RFC 4733 or SIP INFO).
+hold (music to the held leg), mute (one direction), send DTMF, hang up. Digit collection is
+done by call control from ``dtmf`` events (the media server reports every digit with its
+method, RFC 4733 or SIP INFO).
 
 Events (``DriverEvent.kind``): ``incoming`` (a new inbound leg: remote, local, sip_call_id),
 ``media`` (audio flows on a leg), ``answered`` (an originated leg was answered), ``dtmf``
@@ -45,6 +46,9 @@ class MediaDriver(Protocol):
     def record(self, leg: str, path: str, legs: list[str]) -> None: ...
     def record_pause(self, leg: str, paused: bool) -> None: ...
     def record_stop(self, leg: str) -> None: ...
+    def hold(self, leg: str, other: str, on: bool, music: list[str]) -> None: ...
+    def mute(self, leg: str, toward: str, on: bool) -> None: ...
+    def send_dtmf(self, leg: str, digits: str) -> None: ...
     def hangup(self, leg: str, code: int = 200) -> None: ...
 
 
@@ -126,6 +130,15 @@ class PjMediaDriver:
 
     def record_stop(self, leg: str) -> None:
         self._send(op="record_stop", call=leg)
+
+    def hold(self, leg: str, other: str, on: bool, music: list[str]) -> None:
+        self._send(op="hold", call=leg, other=other, on=on, files=music)
+
+    def mute(self, leg: str, toward: str, on: bool) -> None:
+        self._send(op="mute", call=leg, toward=toward, on=on)
+
+    def send_dtmf(self, leg: str, digits: str) -> None:
+        self._send(op="dtmf", call=leg, digits=digits)
 
     def hangup(self, leg: str, code: int = 200) -> None:
         self._send(op="hangup", call=leg, code=code)

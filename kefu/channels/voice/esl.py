@@ -15,6 +15,8 @@ originate               ``bgapi originate {origination_uuid=<uuid>}sofia/externa
 bridge                  ``api uuid_bridge <a> <b>``
 transfer (REFER)        ``api uuid_deflect <uuid> <uri>``
 record / pause / stop   ``api uuid_record <uuid> start|mask|unmask|stop <path>``
+hold / mute / DTMF      ``api uuid_hold [off]``, ``uuid_audio <uuid> start read mute``,
+                        ``uuid_send_dtmf <uuid> <digits>``
 hang up                 ``api uuid_kill <uuid> <cause>``
 ======================  ==================================================================
 
@@ -248,6 +250,18 @@ class EslDriver:
     def record_stop(self, leg: str) -> None:
         path = self._recording.pop(leg, "all")
         self._api(f"uuid_record {self._uuid(leg)} stop {path}")
+
+    def hold(self, leg: str, other: str, on: bool, music: list[str]) -> None:
+        self._api(f"uuid_hold {'' if on else 'off '}{self._uuid(leg)}")
+
+    def mute(self, leg: str, toward: str, on: bool) -> None:
+        if on:
+            self._api(f"uuid_audio {self._uuid(leg)} start read mute -4")
+        else:
+            self._api(f"uuid_audio {self._uuid(leg)} stop")
+
+    def send_dtmf(self, leg: str, digits: str) -> None:
+        self._api(f"uuid_send_dtmf {self._uuid(leg)} {digits}")
 
     def hangup(self, leg: str, code: int = 200) -> None:
         self._api(f"uuid_kill {self._uuid(leg)} {CAUSES.get(code, 'NORMAL_CLEARING')}")

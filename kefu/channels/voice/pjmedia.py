@@ -201,6 +201,34 @@ class MediaServer:
             del recorder  # destroyed now: the WAV header gets its final sizes
             self.send(ev="recorded", call=call)
 
+    def op_hold(self, call: str, other: str, on: bool, files: list[str]) -> None:
+        """Hold: the two legs stop hearing each other and ``call`` hears music."""
+        am_a, am_b = self._media(call), self._media(other)
+        if am_a is None or am_b is None:
+            raise RuntimeError("no media")
+        if on:
+            am_a.stopTransmit(am_b)
+            am_b.stopTransmit(am_a)
+            self.op_play(call, files, loop=True)
+        else:
+            self.op_stop(call)
+            am_a.startTransmit(am_b)
+            am_b.startTransmit(am_a)
+
+    def op_mute(self, call: str, toward: str, on: bool) -> None:
+        """Mute: ``toward`` stops hearing ``call`` (the recording still gets both)."""
+        am_a, am_b = self._media(call), self._media(toward)
+        if am_a is None or am_b is None:
+            raise RuntimeError("no media")
+        if on:
+            am_a.stopTransmit(am_b)
+        else:
+            am_a.startTransmit(am_b)
+
+    def op_dtmf(self, call: str, digits: str) -> None:
+        if digits:
+            self.calls[call].dialDtmf(digits)
+
     def op_transfer(self, call: str, uri: str) -> None:
         self.calls[call].xfer(uri, self.pj.CallOpParam(True))
 

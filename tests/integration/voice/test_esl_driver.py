@@ -230,6 +230,47 @@ def test_a_call_through_freeswitch_reaches_the_agent(
         control.stop()
 
 
+def test_a_transfer_puts_the_caller_back_in_a_queue(
+    container: Any, center: Any, tmp_path: Path
+) -> None:
+    world, agent = center
+    fs = FakeFreeSwitch("s3cret")
+    control = _control(container, world, fs, tmp_path)
+    try:
+        fs.wait_for("event plain")
+        fs.event(
+            "CHANNEL_PARK",
+            "c-3",
+            {"Call-Direction": "inbound", "Caller-Destination-Number": "4000"},
+        )
+        fs.wait_for("api uuid_broadcast c-3 ")
+        fs.event("DTMF", "c-3", {"DTMF-Digit": "1", "DTMF-Source": "RTP"})
+        originate = fs.wait_for("bgapi originate ")
+        agent_uuid = originate.split("origination_uuid=", 1)[1].split("}", 1)[0]
+        fs.wait_for(f"api uuid_bridge c-3 {agent_uuid}")
+        (contact_id,) = list(control.by_contact)
+        assert control.desk_action(contact_id, agent.id, "hold")
+        fs.wait_for("api uuid_hold c-3")
+        scope = Scoped(
+            container.db.sessions(),
+            Principal(agent.id, world.tenant_id, agent.username, "", frozenset()),
+            container.clock,
+        )
+        container.routing_service.set_state(scope, agent.id, "not_ready", "")
+        container.routing_service.transfer(
+            scope, contact_id, to_queue="HOTLINE", to_agent=None, note="billing"
+        )
+        scope.session.close()
+        fs.wait_for(f"api uuid_kill {agent_uuid}")  # the agent's leg ends
+        kinds = _wait_events(container, world.tenant_id, contact_id, "voice.transferred")
+        assert "contact_transferred" in kinds
+        _wait_events(container, world.tenant_id, contact_id, "voice.announced")  # waits again
+        fs.event("CHANNEL_HANGUP_COMPLETE", "c-3", {"Hangup-Cause": "NORMAL_CLEARING"})
+        _wait_events(container, world.tenant_id, contact_id, "contact_abandoned")
+    finally:
+        control.stop()
+
+
 def test_losing_the_event_socket_releases_queued_callers(
     container: Any, center: Any, tmp_path: Path
 ) -> None:

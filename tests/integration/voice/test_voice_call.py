@@ -134,6 +134,32 @@ def test_sip_info_dtmf_and_the_agent_hangs_up(stack: Stack) -> None:
     assert "contact_completed" in [t for t, _ in stack.events(contact_id)]
 
 
+def test_desk_controls_hold_mute_dtmf_and_hang_up(stack: Stack) -> None:
+    caller, contact_id = bridged_call(stack, "rfc4733", "caller_rx_desk.wav")
+    agent_id = stack.agent.id
+    assert stack.control.desk_action(contact_id, agent_id, "hold")
+    time.sleep(2.0)  # the caller hears music, not the agent
+    assert stack.control.desk_action(contact_id, agent_id, "unhold")
+    assert stack.control.desk_action(contact_id, agent_id, "mute")
+    time.sleep(1.0)
+    assert stack.control.desk_action(contact_id, agent_id, "unmute")
+    assert stack.control.desk_action(contact_id, agent_id, "dtmf", "5")
+    assert caller.wait("dtmf", 5)["digit"] == "5"
+    assert not stack.control.desk_action(contact_id, agent_id + 1, "hold")  # not theirs
+    time.sleep(2.5)
+    assert stack.control.desk_action(contact_id, agent_id, "hangup")
+    caller.wait("disconnected", 5)
+    stack.agent_ua.wait("disconnected", 5)
+    caller.close()
+    kinds = [t for t, _ in stack.events(contact_id)]
+    for kind in ("voice.hold", "voice.unhold", "voice.mute", "voice.unmute", "voice.dtmf_sent"):
+        assert kind in kinds, (kind, kinds)
+    assert "contact_completed" in kinds
+    heard = read_samples(stack.tmp / "caller_rx_desk.wav")
+    assert tone_strength(heard, 660.0) > 0.5  # music on hold
+    assert tone_strength(heard[-4 * RATE :], AGENT_HZ) > 0.8  # the agent again after unmute
+
+
 def test_hanging_up_in_the_ivr_is_an_ivr_abandon(stack: Stack) -> None:
     caller, contact_id = dial(stack, "caller_rx_3.wav")
     time.sleep(1.0)

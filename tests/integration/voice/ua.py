@@ -118,6 +118,8 @@ def main() -> None:
                 call = incoming
                 emit(ev="incoming", remote=incoming.getInfo().remoteUri)
                 incoming.answer(_code(200))
+            elif kind == "dtmf":
+                emit(ev="dtmf", digit=item[2], method=item[3])
             elif kind == "state":
                 _, leg, state, code, _reason = item
                 if leg is not call:
