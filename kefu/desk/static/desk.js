@@ -156,6 +156,7 @@
         this.convs[c.contact_id] = {
           contact: c, pop: null, chat: null, messages: [], lastSeq: 0, pending: {},
           draft: "", replies: [], fetching: false, unread: 0,
+          held: false, muted: false, sensitive: false, dtmf: "",
         };
         const conv = this.convs[c.contact_id];  // the reactive proxy
         try { conv.pop = await api("GET", `/api/v1/desk/contacts/${c.contact_id}/screen-pop`); } catch (e) { conv.pop = null; }
@@ -283,6 +284,28 @@
         if (c.contact.phase === "active") {
           return this.act(() => api("POST", `/api/v1/routing/me/contacts/${c.contact.contact_id}/complete`));
         }
+      },
+
+      // --- voice call controls (kefu.channels.voice) ---------------------------------------
+      voiceCall(action, digits) {
+        const c = this.active;
+        if (!c || c.contact.media !== "voice") return;
+        const body = { action, digits: action === "dtmf" ? (digits || "").replace(/[^0-9*#]/g, "") : "" };
+        return this.act(async () => {
+          await api("POST", `/api/v1/voice/calls/${c.contact.contact_id}/control`, body);
+          if (action === "hold" || action === "unhold") c.held = action === "hold";
+          if (action === "mute" || action === "unmute") c.muted = action === "mute";
+          if (action === "dtmf") c.dtmf = "";
+        });
+      },
+      voiceSensitive() {
+        const c = this.active;
+        if (!c || c.contact.media !== "voice") return;
+        const active = !c.sensitive;  // recording pauses while the caller keys card numbers
+        return this.act(async () => {
+          await api("POST", `/api/v1/voice/calls/${c.contact.contact_id}/sensitive`, { active });
+          c.sensitive = active;
+        });
       },
 
       // --- transfer and wrap-up -----------------------------------------------------------
