@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.channels.voice.driver import DriverEvent, MediaDriver
-from kefu.channels.voice.ivrlink import new_session
+from kefu.channels.voice.ivrlink import new_session, record_ivr
 from kefu.channels.voice.prompts import prompt_wav, tone_wav, wav_seconds
 from kefu.channels.voice.services import store_recording
 from kefu.core.errors import DomainError
@@ -86,6 +86,7 @@ class Call:
     next_announce: float = 0.0
     ended: bool = False
     is_callback: bool = False  # the caller asked to be called back: no caller leg until then
+    ivr_recorded: bool = False
 
     @property
     def waiting_state(self) -> str:
@@ -394,6 +395,7 @@ class CallControl:
                 )
             elif name == "ToQueue":
                 self._play_pending(call)
+                self._record_ivr(call)
                 self._to_queue(
                     call,
                     action.queue or call.number.queue,
@@ -412,6 +414,18 @@ class CallControl:
                 )
             else:  # SendSms, OfferCallback, Voicemail: recorded, not performed by voice v1
                 self._emit(call, "ivr_action", action=name)
+
+    def _record_ivr(self, call: Call) -> None:
+        """Once per call, when its IVR session ended (queued, self-service, left)."""
+        if call.ivr is None or call.ivr_recorded or not call.ivr.finished:
+            return
+        call.ivr_recorded = True
+        try:
+            self._with_scope(
+                call.number.tenant_id, lambda scope: record_ivr(scope, call.ivr, call.contact_id)
+            )
+        except Exception:
+            log.exception("voice: IVR session of %s not recorded", call.contact_id)
 
     def _play_pending(self, call: Call) -> float:
         if not call.pending:
@@ -664,6 +678,7 @@ class CallControl:
                         reason=reason,
                         path=[list(s) for s in call.ivr.path or []],
                     )
+                self._record_ivr(call)  # abandoned, or ended by the flow (self-service)
             elif state in ("queued", "offering"):
                 if call.agent_leg:
                     self.by_agent_leg.pop(call.agent_leg, None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from kefu.tenancy import Scoped, tenant_calendar
 
-__all__ = ["builtin_flow", "new_session"]
+__all__ = ["builtin_flow", "new_session", "record_ivr"]
 
 WELCOME = "欢迎致电。业务咨询请按1，人工服务请按0。"
 
@@ -41,12 +41,18 @@ def new_session(scope: Scoped, number: Any, caller: str) -> Any:
         from kefu.ivr import IvrSession, parse_flow
     except ImportError:  # kefu.ivr not installed: the built-in menu
         return _BuiltinMenu(number.queue)
-    flow = None
-    published = getattr(ivr, "published_flow", None)
-    if number.flow_code and published is not None:
-        flow = published(scope.session, scope.tenant_id, number.flow_code)
-    if flow is None:
-        flow = parse_flow(dict(number.flow) if number.flow else builtin_flow(number.queue))
+    if number.flow_code:  # the tenant's published flow, with its business calendar
+        found = ivr.new_session(
+            scope.session,
+            scope.tenant_id,
+            number.flow_code,
+            caller={"phone": caller},
+            now=scope.clock.now(),
+            clock=scope.clock,
+        )
+        if found is not None:
+            return found
+    flow = parse_flow(dict(number.flow) if number.flow else builtin_flow(number.queue))
     return IvrSession(
         flow,
         caller={"phone": caller},
@@ -55,6 +61,15 @@ def new_session(scope: Scoped, number: Any, caller: str) -> Any:
         is_holiday=is_holiday,
         clock=scope.clock,
     )
+
+
+def record_ivr(scope: Scoped, session: Any, contact_id: str) -> None:
+    """Record the ended session (``ivr.session_ended``: path, outcome) for the IVR metrics."""
+    if isinstance(session, _BuiltinMenu):
+        return  # kefu.ivr not installed: nothing to report to
+    from kefu.ivr import record_session
+
+    record_session(scope, scope.tenant_id, session, "voice", contact_id)
 
 
 @dataclass(frozen=True)

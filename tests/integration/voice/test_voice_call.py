@@ -112,6 +112,8 @@ def test_call_reaches_the_agent_with_two_way_audio_rfc4733(stack: Stack) -> None
     ):
         assert kind in kinds, (kind, kinds)
     assert kinds.index("contact_queued") < kinds.index("contact_answered")
+    (ended_ivr,) = [d for t, d in stack.events(contact_id) if t == "ivr.session_ended"]
+    assert ended_ivr["outcome"] == "queued"
     assert kinds.index("contact_answered") < kinds.index("contact_completed")
     assert kinds.index("voice.recording_paused") < kinds.index("voice.recording_resumed")
     recording = stack.tmp / "voice" / "recordings" / str(stack.tenant_id) / f"{contact_id}.wav"
@@ -168,9 +170,13 @@ def test_hanging_up_in_the_ivr_is_an_ivr_abandon(stack: Stack) -> None:
     caller.close()
     ended = stack.wait_event("voice.call_ended", contact_id=contact_id)
     assert ended["in_state"] == "ivr"
-    kinds = [t for t, _ in stack.events(contact_id)]
+    events = stack.events(contact_id)
+    kinds = [t for t, _ in events]
     assert "voice.ivr_abandoned" in kinds
     assert "contact_queued" not in kinds  # never reached routing
+    # the IVR's own metrics count it as an abandon in the menu
+    (ended_ivr,) = [d for t, d in events if t == "ivr.session_ended"]
+    assert ended_ivr["outcome"] == "abandoned" and ended_ivr["channel"] == "voice"
 
 
 def test_hanging_up_in_the_queue_is_abandoned_after_the_announcement(stack: Stack) -> None:
