@@ -272,9 +272,11 @@ def seed_workorders(
         user.roles = sorted({*user.roles, "backoffice"})
     members = {
         "billing": [people["backoffice"].id, helpers[0].id],
-        "data": [helpers[1].id, helpers[2].id],
-        "marketing": [helpers[3].id, helpers[4].id],
-        "network": [helpers[5].id, helpers[6].id],
+        # the desk agents get work orders while logged in at their desk; the back-office
+        # user (no desk) is routed work orders of every first-level group at any time
+        "data": [helpers[1].id, helpers[2].id, people["backoffice"].id],
+        "marketing": [helpers[3].id, helpers[4].id, people["backoffice"].id],
+        "network": [helpers[5].id, helpers[6].id, people["backoffice"].id],
         "hard": [people["leader"].id, helpers[7].id],
     }
     leaders = {

@@ -209,8 +209,9 @@ def _ensure_group(service: Any, scope: Scoped, group: WorkGroup) -> None:
             # the engine takes a capacity at login: an idle, ready member logs in again
             service.logout(scope, user_id)
             view = None
-        if (view is None or view.get("presence") == "offline") and not _has_desk(user):
-            service.login_ready(scope, user, {MEDIA: capacity})
+        if view is None or view.get("presence") == "offline":
+            if not _has_desk(user):  # a desk agent gets them after logging in at the desk
+                service.login_ready(scope, user, {MEDIA: capacity})
         elif user_id in granted or f"{tenant_id}.{code}" not in view.get("skills", {}):
             service.set_skills(scope, user)
 

@@ -117,3 +117,22 @@ def test_priority_rises_as_the_deadline_approaches(app, container, clock) -> Non
     assert cancelled.status_code == 200, cancelled.text
     assert _get(duty, soon)["assignee_id"] == member
     assert _get(duty, early)["status"] == "new"
+
+
+def test_desk_agents_get_orders_only_through_their_desk(app, container, clock) -> None:
+    center = make_center(app, container, "wod")
+    world = center.world
+    desk = world.users[Role.AGENT].id  # an agent with a desk, not logged in there
+    group = _group(center, "desk", [{"user_id": desk, "capacity": 2}])
+    opener = login(app, world.username(Role.DUTY_MANAGER))
+    made = _order(opener, center, contact_id=None, group_id=group, title="等座席上线")
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "new"  # waits in the queue: not logged in for them
+    assert container.routing_service.agent_view(desk) is None
+    back = world.users[Role.BACKOFFICE].id  # a back-office member joins: routed at once
+    put = center.admin.put(
+        f"/api/v1/workorders/groups/{group}/members",
+        json={"members": [{"user_id": desk, "capacity": 2}, {"user_id": back, "capacity": 2}]},
+    )
+    assert put.status_code == 200, put.text
+    assert _get(opener, made.json())["assignee_id"] == back
