@@ -17,7 +17,19 @@ from kefu.routing.errors import (
     UnknownSkill,
     UnsupportedMedia,
 )
-from kefu.routing.events import EVENT_TYPES, RoutingEvent, event_from_dict
+from kefu.routing.events import (
+    EVENT_FIELDS,
+    EVENT_TYPES,
+    AgentStateChanged,
+    ContactAnswered,
+    ContactCompleted,
+    ContactExpired,
+    ContactOffered,
+    EventRecord,
+    RoutingEvent,
+    event_from_dict,
+    event_from_record,
+)
 from kefu.routing.model import (
     AgentProfile,
     AgentState,
@@ -34,21 +46,30 @@ from kefu.routing.model import (
     SlaStep,
     Strategy,
     Weights,
+    from_us,
+    to_us,
 )
 from kefu.routing.views import QueuePosition
 
 __all__ = [
     "COMMAND_TYPES",
     "ERROR_CODES",
+    "EVENT_FIELDS",
     "EVENT_TYPES",
     "AgentProfile",
     "AgentState",
+    "AgentStateChanged",
     "Command",
     "Contact",
+    "ContactAnswered",
+    "ContactCompleted",
+    "ContactExpired",
+    "ContactOffered",
     "ContactStatus",
     "DuplicateContact",
     "DuplicateQueue",
     "EngineConfig",
+    "EventRecord",
     "InvalidArgument",
     "InvalidTransition",
     "MaxWaitAction",
@@ -74,4 +95,7 @@ __all__ = [
     "Weights",
     "command_from_dict",
     "event_from_dict",
+    "event_from_record",
+    "from_us",
+    "to_us",
 ]

@@ -21,16 +21,20 @@ from typing import Any
 import numpy as np
 
 from kefu.core.clock import SimClock
-from kefu.routing import Contact, Media, RoutingEngine, RoutingError
-from kefu.routing.events import (
+from kefu.routing import (
     AgentStateChanged,
+    Contact,
     ContactAnswered,
     ContactCompleted,
     ContactExpired,
     ContactOffered,
     EventRecord,
+    Media,
+    RoutingEngine,
+    RoutingError,
+    from_us,
+    to_us,
 )
-from kefu.routing.model import from_us, to_us
 from kefu.simulation.scenario import AgentGroup, Scenario
 
 __all__ = ["Replication", "TwinClock", "run_replication"]
@@ -88,8 +92,9 @@ class TwinClock(SimClock):
     def now_us(self) -> int:
         return self._now_us
 
-    def push(self, at_us: int, action: Callable[[Any, Any], object], a: Any = None,
-             b: Any = None) -> None:
+    def push(
+        self, at_us: int, action: Callable[[Any, Any], object], a: Any = None, b: Any = None
+    ) -> None:
         """Run ``action(a, b)`` at ``at_us`` (never before now)."""
         if at_us < self._now_us:
             at_us = self._now_us
@@ -190,8 +195,9 @@ class _Run:
     def t(self) -> float:
         return (self.clock._now_us - self.start_us) / 1e6
 
-    def at(self, t_s: float, action: Callable[[Any, Any], object], a: Any = None,
-           b: Any = None) -> None:
+    def at(
+        self, t_s: float, action: Callable[[Any, Any], object], a: Any = None, b: Any = None
+    ) -> None:
         """Run ``action(a, b)`` at ``t_s`` seconds from the start (never before now)."""
         due = self.start_us + round(t_s * 1e6)
         if due < self.clock._now_us:
@@ -287,8 +293,10 @@ class _Run:
         self.c_patience: list[float] = patience[order].tolist()
         self.c_prio: list[float] = prio[order].tolist()
         self.c_status = [_WAITING] * len(times)
-        self.c_cell = [qi * self.n_int + self.interval(t) for qi, t in
-                       zip(self.c_queue, self.c_time, strict=True)]
+        self.c_cell = [
+            qi * self.n_int + self.interval(t)
+            for qi, t in zip(self.c_queue, self.c_time, strict=True)
+        ]
         self.c_id = [str(i) for i in range(len(times))]
         cb = [(d.callback_share if Media.CALLBACK in d.config.media else 0.0) for d in s.queues]
         self.callback_draw: list[float] = rng.random(len(times)).tolist() if any(cb) else []
