@@ -277,11 +277,11 @@ class RoutingAdmin(RoutingViews):
             self._release(agent, slot)
             if slot.phase is SlotPhase.OFFERED:
                 self._emit(OfferRescinded, contact_id=slot.contact_id,
-                                          agent_id=agent.agent_id, reason="site_down")
+                           agent_id=agent.agent_id, reason="site_down")
             else:
                 self._emit(ContactRequeued, contact_id=slot.contact_id,
-                                           queue_id=slot.queue_id, agent_id=agent.agent_id,
-                                           reason="site_down")
+                           queue_id=slot.queue_id, agent_id=agent.agent_id,
+                           reason="site_down")
             if contact.sticky_agent == agent.agent_id:
                 self._drop_sticky(contact)
             back.append(contact)

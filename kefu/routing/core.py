@@ -315,7 +315,7 @@ class RoutingCore(RoutingIndex):
         agent = self._agents[contact.agent_id]
         self._release(agent, agent.slots[contact.contact_id])
         self._emit(OfferTimedOut, contact_id=contact.contact_id,
-                                 agent_id=agent.agent_id, queue_id=contact.queue.config.queue_id)
+                   agent_id=agent.agent_id, queue_id=contact.queue.config.queue_id)
         agent.presence = Presence.NOT_READY
         agent.reason = "missed"
         agent.version += 1

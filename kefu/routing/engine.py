@@ -130,12 +130,12 @@ class RoutingEngine(RoutingAdmin):
             agent = self._holder(contact)
             self._release(agent, agent.slots[contact_id])
             self._emit(OfferRescinded, contact_id=contact_id,
-                                      agent_id=agent.agent_id, reason=reason)
+                       agent_id=agent.agent_id, reason=reason)
             self._sync_state(agent)
         queue = contact.queue
         self._emit(ContactAbandoned, contact_id=contact_id,
-                                    queue_id=queue.config.queue_id, reason=reason,
-                                    wait_s=(self._now - contact.enq_us) / 1e6)
+                   queue_id=queue.config.queue_id, reason=reason,
+                   wait_s=(self._now - contact.enq_us) / 1e6)
         queue.abandoned += 1
         self._close(contact, Outcome.ABANDONED)
         if agent is not None:
@@ -155,7 +155,7 @@ class RoutingEngine(RoutingAdmin):
         if at is None and Media.CALLBACK not in contact.queue.config.media:
             raise UnsupportedMedia(f"queue {queue_id!r} does not take callbacks")
         self._emit(CallbackRequested, contact_id=contact_id, queue_id=queue_id,
-                                     in_place=at is None, callback_at=at)
+                   in_place=at is None, callback_at=at)
         if at is not None:
             self._close(contact, Outcome.CALLBACK)
             return self._take()
@@ -205,7 +205,7 @@ class RoutingEngine(RoutingAdmin):
         self._release(agent, agent.slots[contact_id])
         contact.declined.add(agent_id)
         self._emit(OfferDeclined, contact_id=contact_id, agent_id=agent_id,
-                                 queue_id=contact.queue.config.queue_id)
+                   queue_id=contact.queue.config.queue_id)
         self._sync_state(agent)
         if contact.sticky_agent == agent_id:
             self._drop_sticky(contact)
