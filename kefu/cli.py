@@ -95,7 +95,12 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--seed-only", is_flag=True, help="Create the demo data and exit without serving.")
-def demo(host: str, port: int, seed_only: bool) -> None:
+@click.option(
+    "--voice",
+    is_flag=True,
+    help="Also take phone calls: starts Kamailio and the media server (docs/voice.md).",
+)
+def demo(host: str, port: int, seed_only: bool, voice: bool) -> None:
     """Create the demo center (once) and serve it."""
     from kefu.bootstrap import build_container
     from kefu.demo import DEMO_LOGINS, seed_demo
@@ -116,8 +121,41 @@ def demo(host: str, port: int, seed_only: bool) -> None:
     console.print("Demo logins (username / password):")
     for login in DEMO_LOGINS:
         console.print(f"  {login.username:<11} {login.password:<16} {', '.join(login.roles)}")
-    if not seed_only:
+    if seed_only:
+        return
+    if voice:
+        _serve_demo_voice(settings, host, port)
+    else:
         _serve(settings, host, port, demo=True)
+
+
+def _serve_demo_voice(settings: Settings, host: str, port: int) -> None:
+    """The demo center with call control, Kamailio and the media server (hotline 10088)."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from typing import Any
+
+    from kefu.bootstrap import Container, build_container, create_app
+    from kefu.channels.voice import cli as voice_cli
+
+    def demo_app(container: Container) -> Any:
+        app = create_app(container)
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(a: Any) -> AsyncIterator[Any]:
+            async with inner(a) as state:
+                if settings.demo_simulation:
+                    from kefu.desk.simulation import start_simulation
+
+                    start_simulation(container)
+                yield state
+
+        app.router.lifespan_context = lifespan
+        return app
+
+    voice_cli.set_app_factory(build_container, demo_app)
+    click.get_current_context().invoke(voice_cli.serve, host=host, port=port, with_edge=True)
 
 
 def _register_wfm() -> None:
