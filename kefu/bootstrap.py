@@ -160,7 +160,11 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
         sla_task = asyncio.create_task(
             sla_loop(container.db, container.clock, routing=container.routing_service)
         )
+        from kefu.knowledge.worker import question_loop
+
+        question_task = asyncio.create_task(question_loop(container.db, container.clock))
         yield
+        question_task.cancel()
         sla_task.cancel()
         container.close()
 
@@ -187,10 +191,10 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
     from kefu.channels.sms.api import router as sms_router
-    from kefu.channels.webchat.api import router as webchat_router
-    from kefu.channels.webchat.pages import router as webchat_pages
     from kefu.channels.voice.api import router as voice_router
     from kefu.channels.voice.kamailio import router as voice_edge
+    from kefu.channels.webchat.api import router as webchat_router
+    from kefu.channels.webchat.pages import router as webchat_pages
     from kefu.desk.api import router as desk_router
     from kefu.desk.pages import router as desk_pages
     from kefu.ivr.api import router as ivr_router
