@@ -3,8 +3,6 @@ a built-in one-level menu (1 → the number's queue, 0 → a human) when neither
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from kefu.tenancy import Scoped, tenant_calendar
@@ -36,11 +34,9 @@ def new_session(scope: Scoped, number: Any, caller: str) -> Any:
         is_holiday = not is_workday and local_now.weekday() < 5  # a weekday off: a holiday
     except Exception:  # no calendar configured: a plain working day
         pass
-    try:
-        import kefu.ivr as ivr
-        from kefu.ivr import IvrSession, parse_flow
-    except ImportError:  # kefu.ivr not installed: the built-in menu
-        return _BuiltinMenu(number.queue)
+    import kefu.ivr as ivr
+    from kefu.ivr import IvrSession, parse_flow
+
     if number.flow_code:  # the tenant's published flow, with its business calendar
         found = ivr.new_session(
             scope.session,
@@ -65,61 +61,6 @@ def new_session(scope: Scoped, number: Any, caller: str) -> Any:
 
 def record_ivr(scope: Scoped, session: Any, contact_id: str) -> None:
     """Record the ended session (``ivr.session_ended``: path, outcome) for the IVR metrics."""
-    if isinstance(session, _BuiltinMenu):
-        return  # kefu.ivr not installed: nothing to report to
     from kefu.ivr import record_session
 
     record_session(scope, scope.tenant_id, session, "voice", contact_id)
-
-
-@dataclass(frozen=True)
-class Play:
-    prompt: str
-    text: str
-    interruptible: bool = True
-
-
-@dataclass(frozen=True)
-class Collect:
-    max_digits: int
-    timeout_s: float
-    terminator: str | None = "#"
-
-
-@dataclass(frozen=True)
-class ToQueue:
-    queue: str
-    priority: int = 0
-    reason: str = "menu"
-
-
-class _BuiltinMenu:
-    """The same contract as ``IvrSession`` for a single menu: any key or none → the queue."""
-
-    def __init__(self, queue: str) -> None:
-        self.queue = queue
-        self.finished = False
-        self.outcome: str | None = None
-        self.path: list[tuple[str, float]] = []
-        self._t0 = time.monotonic()
-
-    def start(self) -> list[Any]:
-        self.path.append(("main", 0.0))
-        return [Play("", WELCOME), Collect(1, 5.0)]
-
-    def digits(self, digits: str) -> list[Any]:
-        return self._queue("zero_out" if digits == "0" else "menu")
-
-    def timeout(self) -> list[Any]:
-        return self._queue("no_input")
-
-    def lookup_result(self, data: Any) -> list[Any]:
-        return []
-
-    def hangup(self) -> None:
-        self.finished, self.outcome = True, "abandoned"
-
-    def _queue(self, reason: str) -> list[Any]:
-        self.finished, self.outcome = True, "queued"
-        self.path.append(("agent", round(time.monotonic() - self._t0, 3)))
-        return [ToQueue(self.queue, 0, reason)]
