@@ -23,19 +23,24 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from kefu.channels import deliver_pending, queue_sms
 from kefu.channels.voice.driver import DriverEvent, MediaDriver
-from kefu.channels.voice.ivrlink import new_session, record_ivr
+from kefu.channels.voice.ivrlink import ivr_trail, new_session, record_ivr, sms_text
 from kefu.channels.voice.prompts import prompt_wav, tone_wav, wav_seconds
 from kefu.channels.voice.services import store_recording
 from kefu.core.errors import DomainError
@@ -59,6 +64,8 @@ class VoiceNumber:
     flow_code: str = ""  # the tenant's published IVR flow; empty = the built-in menu
     flow: Mapping[str, Any] | None = None  # or a flow given inline (tests, demo)
     callback_offer: bool = True  # while queued: "press 1 to be called back" (place kept)
+    hooks_url: str = ""  # the tenant's IVR lookup hooks: POST <hooks_url>/<hook>; empty: the
+    # KEFU_IVR_HOOKS_URL environment setting (no hooks at all: a lookup takes its error path)
 
 
 @dataclass
@@ -87,6 +94,9 @@ class Call:
     ended: bool = False
     is_callback: bool = False  # the caller asked to be called back: no caller leg until then
     ivr_recorded: bool = False
+    ivr_started: float = 0.0
+    lookup: int = 0  # the pending lookup's number (0: none); a late answer of an older one is
+    # dropped
 
     @property
     def waiting_state(self) -> str:
@@ -138,6 +148,10 @@ class CallControl:
         self._thread: threading.Thread | None = None
         self._running = False
         self.moh = tone_wav(self.var_dir, "moh", (440.0, 660.0), 8.0)
+        self.hook_timeout_s = HOOK_TIMEOUT_S
+        # lookups and SMS delivery leave the call-control thread: a slow hook or gateway never
+        # holds up the other calls
+        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="voice-hook")
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -154,6 +168,7 @@ class CallControl:
         self.driver.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Block until every queued item has been handled (tests)."""
@@ -281,6 +296,7 @@ class CallControl:
     def _caller_event(self, call: Call, ev: DriverEvent) -> None:
         if ev.kind == "media" and call.state == "answering":
             call.state = "ivr"
+            call.ivr_started = time.monotonic()
             call.ivr = self._with_scope(
                 call.number.tenant_id, lambda scope: new_session(scope, call.number, call.caller)
             )
@@ -403,7 +419,10 @@ class CallControl:
                     str(action.reason),
                 )
             elif name == "Lookup":
-                self._run_actions(call, call.ivr.lookup_result(None))  # hooks: not in voice v1
+                self._play_pending(call)  # "正在为您查询" while the hook answers
+                self._lookup(call, str(action.hook), dict(action.params))
+            elif name == "SendSms":
+                self._send_sms(call, str(action.template), dict(action.params))
             elif name == "Hangup":
                 length = self._play_pending(call)
                 reason = str(action.reason)
@@ -412,8 +431,71 @@ class CallControl:
                     f"hangup:{call.leg}",
                     partial(self._ivr_hangup, call, reason),
                 )
-            else:  # SendSms, OfferCallback, Voicemail: recorded, not performed by voice v1
+            else:  # OfferCallback, Voicemail: recorded, not performed by voice v1
                 self._emit(call, "ivr_action", action=name)
+
+    def _lookup(self, call: Call, hook: str, params: dict[str, str]) -> None:
+        """Call the flow's HTTP hook on a worker thread; its answer (or None: no hook
+        configured, an error, no answer within ``hook_timeout_s``) goes back to the session on
+        this thread."""
+        call.lookup += 1
+        token = call.lookup
+        base = call.number.hooks_url or os.environ.get("KEFU_IVR_HOOKS_URL", "")
+        self._emit(call, "lookup_started", hook=hook)
+        if not base and not hook.startswith(("http://", "https://")):
+            self._lookup_done(call, token, hook, None, "no_hook_url")
+            return
+        url = hook if hook.startswith(("http://", "https://")) else f"{base.rstrip('/')}/{hook}"
+        timeout = self.hook_timeout_s
+
+        def fetch() -> None:
+            data, error = call_hook(url, hook, params, timeout)
+            self._inbox.put(("call", partial(self._lookup_done, call, token, hook, data, error)))
+
+        self._workers.submit(fetch)
+        # a hook that hangs past its timeout (DNS, a stuck proxy) still lets the caller go on
+        self._later(
+            timeout + 1.0,
+            f"lookup:{call.leg}",
+            partial(self._lookup_done, call, token, hook, None, "timeout"),
+        )
+
+    def _lookup_done(
+        self, call: Call, token: int, hook: str, data: dict[str, Any] | None, error: str
+    ) -> None:
+        if call.ended or call.state != "ivr" or call.lookup != token:
+            return  # the caller left, or this answer came after the timeout
+        call.lookup = 0
+        self._cancel(f"lookup:{call.leg}")
+        self._emit(call, "lookup_done", hook=hook, ok=data is not None, error=error)
+        self._run_actions(call, call.ivr.lookup_result(data))
+
+    def _send_sms(self, call: Call, template: str, params: dict[str, str]) -> None:
+        """Queue the flow's SMS to the caller's number in the outbox (``kefu.channels.sms``);
+        delivery happens on a worker thread."""
+        body = sms_text(template, params)
+
+        def queue(scope: Scoped) -> int | None:
+            row = queue_sms(scope, call.caller, body, ref_type="voice.ivr")
+            return None if row is None else int(row.id)
+
+        try:
+            message_id = self._with_scope(call.number.tenant_id, queue)
+        except Exception:
+            log.exception("voice: SMS of %s not queued", call.contact_id)
+            message_id = None
+        if message_id is None:  # a landline (or the outbox refused): nothing to send
+            self._emit(call, "sms_not_sent", template=template, reason="not_mobile")
+            return
+        self._emit(call, "sms_queued", template=template, sms_id=message_id)
+        self._workers.submit(self._deliver_sms)
+
+    def _deliver_sms(self) -> None:
+        try:
+            with self.container.db.sessions() as session:
+                deliver_pending(session, self.container.clock)
+        except Exception:  # the outbox sweep retries later
+            log.exception("voice: SMS delivery failed")
 
     def _record_ivr(self, call: Call) -> None:
         """Once per call, when its IVR session ended (queued, self-service, left)."""
@@ -484,6 +566,8 @@ class CallControl:
         self.by_contact[call.contact_id] = call
         routing = self.container.routing_service
         path = [list(step) if isinstance(step, tuple) else step for step in call.ivr.path or []]
+        trail, labels = ivr_trail(call.ivr)
+        ivr_seconds = round(time.monotonic() - (call.ivr_started or call.started))
 
         def arrive(scope: Scoped) -> None:
             key = f"{scope.tenant_id}.{queue_code}"
@@ -502,6 +586,9 @@ class CallControl:
                     "number": call.number.number,
                     "ivr_reason": reason,
                     "ivr_steps": len(path),
+                    "ivr_path": trail,  # node ids, "main>bill>agent"
+                    "ivr_labels": labels,  # what the caller chose, "话费查询 > 人工服务"
+                    "ivr_seconds": ivr_seconds,
                 },
                 skills={},
                 contact_id=call.contact_id,
@@ -661,7 +748,7 @@ class CallControl:
         if call.ended:
             return
         call.ended = True
-        for key in ("collect", "announce", "hangup"):
+        for key in ("collect", "announce", "hangup", "lookup"):
             self._cancel(f"{key}:{call.leg}")
         self.calls.pop(call.leg, None)
         self.by_contact.pop(call.contact_id, None)
@@ -805,6 +892,31 @@ class CallControl:
         for call in list(self.calls.values()):
             self._end(call, "media_server_down")
         log.warning("voice: media server connection lost; calls released")
+
+
+HOOK_TIMEOUT_S = 2.0
+
+
+def call_hook(
+    url: str, hook: str, params: Mapping[str, str], timeout: float
+) -> tuple[dict[str, Any] | None, str]:
+    """POST ``{"hook": name, "params": {...}}`` as JSON; the answer's JSON object, or None and
+    why (``timeout``, ``unreachable``, ``status_<code>``, ``not_json``)."""
+    try:
+        answer = httpx.post(url, json={"hook": hook, "params": dict(params)}, timeout=timeout)
+    except httpx.TimeoutException:
+        log.info("voice: hook %s gave no answer within %.1f s", url, timeout)
+        return None, "timeout"
+    except httpx.HTTPError as exc:
+        log.info("voice: hook %s unreachable: %s", url, exc)
+        return None, "unreachable"
+    if not 200 <= answer.status_code < 300:
+        return None, f"status_{answer.status_code}"
+    try:
+        data = answer.json()
+    except ValueError:
+        return None, "not_json"
+    return (data, "") if isinstance(data, dict) else (None, "not_json")
 
 
 def _abandon(contact_id: str, reason: str) -> Any:
