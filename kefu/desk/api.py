@@ -239,6 +239,7 @@ def screen_pop(contact_id: str, ctx: Ctx = Depends(require())) -> dict[str, Any]
         for h in handovers
     ]
     out["chat"] = chat_context(ctx.session, scope.tenant_id, row.id)
+    out["ivr"] = _ivr_trail(row.attributes or {})
     if row.customer_id is None:
         return out
     customer = ctx.session.get(Customer, row.customer_id)
@@ -291,6 +292,20 @@ def screen_pop(contact_id: str, ctx: Ctx = Depends(require())) -> dict[str, Any]
     if ctx.scope.principal.can("workorders.create"):
         out["links"]["new_work_order"] = f"/workorders/new?customer_id={customer.id}"
     return out
+
+
+def _ivr_trail(attributes: dict[str, Any]) -> dict[str, Any] | None:
+    """A phone contact's way through the IVR (voice puts it in the contact's attributes): what
+    the caller chose ("话费查询 > 人工服务", else the node ids) and the seconds it took."""
+    trail = str(attributes.get("ivr_labels") or attributes.get("ivr_path") or "")
+    if not trail:
+        return None
+    seconds = attributes.get("ivr_seconds")
+    return {
+        "path": trail,
+        "nodes": str(attributes.get("ivr_path") or ""),
+        "seconds": seconds if isinstance(seconds, int | float) else None,
+    }
 
 
 def _open_orders(ctx: Ctx, customer_id: int) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ the purge; Kamailio's endpoints answer only loopback callers holding the shared 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from kefu.channels.voice.ivrlink import ivr_trail
 from kefu.channels.voice.kamailio import install
 from kefu.channels.voice.services import purge_expired
 from kefu.channels.voice.tables import VoiceRecording
 from kefu.db.eventlog import EventRecord
+from kefu.ivr import IvrSession, ToQueue, parse_flow
+from kefu.routing.tables import QueueConfig
+from kefu.tenancy import Principal, Scoped
 from kefu.tenancy.model import Role
 from tests.factories import login, make_world
 
@@ -122,3 +126,68 @@ def test_kamailio_endpoints_need_the_key_and_a_trusted_address(app, container) -
     assert answer.text == "forward sip:4000@127.0.0.1:5080"
     client.get("/voice/kamailio/event", params={"key": "k3y", "type": "register", "user": "1001"})
     assert control.events == [("register", {"type": "register", "user": "1001"})]
+
+
+SCREEN_POP_FLOW = {
+    "start": "main",
+    "settings": {"human_queue": "HOTLINE"},
+    "nodes": {
+        "main": {
+            "type": "menu",
+            "prompt": "欢迎致电。话费查询请按1，人工服务请按0。",
+            "options": {"1": "bill"},
+        },
+        "bill": {"type": "menu", "prompt": "查询余额请按1，人工请按0。", "options": {"1": "bye"}},
+        "bye": {"type": "hangup", "reason": "completed"},
+    },
+}
+
+
+def test_the_screen_pop_of_a_call_shows_the_callers_way_through_the_ivr(app, container) -> None:
+    """What call control puts in a phone contact's attributes when the IVR hands the caller
+    over (path and seconds) is what the agent's 360 shows as the self-service record."""
+    world = make_world(container, "pop")
+    with container.db.session(clock=container.clock, actor_name="test") as session:
+        session.add(
+            QueueConfig(
+                tenant_id=world.tenant_id, code="HOTLINE", name="热线", media="voice", options={}
+            )
+        )
+    ivr = IvrSession(
+        parse_flow(SCREEN_POP_FLOW),
+        caller={"phone": "13900000000"},
+        local_now=datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+        is_workday=True,
+        is_holiday=False,
+    )
+    ivr.start()
+    ivr.digits("1")
+    assert ivr.digits("0") == [ToQueue("HOTLINE", 0, "zero_out")]
+    path, labels = ivr_trail(ivr)
+    assert (path, labels) == ("main>bill", "话费查询 > 人工")
+    routing = container.routing_service
+    with container.db.session(clock=container.clock, actor_name="voice") as session:
+        scope = Scoped(
+            session, Principal(0, world.tenant_id, "voice", "voice", frozenset()), container.clock
+        )
+        routing.sync_tenant(session, world.tenant_id)
+        contact = routing.arrive(
+            scope,
+            queue="HOTLINE",
+            media="voice",
+            external_id=None,
+            customer_id=None,
+            priority=0,
+            attributes={
+                "channel": "voice",
+                "ivr_path": path,
+                "ivr_labels": labels,
+                "ivr_seconds": 42,
+            },
+            skills={},
+        )
+        contact_id = contact.id
+    manager = login(app, world.username(Role.DUTY_MANAGER))
+    pop = manager.get(f"/api/v1/desk/contacts/{contact_id}/screen-pop").json()
+    assert pop["contact"]["media"] == "voice" and pop["chat"] is None
+    assert pop["ivr"] == {"path": "话费查询 > 人工", "nodes": "main>bill", "seconds": 42}

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from kefu.channels.voice.tables import VoiceRecording
+from kefu.routing.tables import RoutingContact
 from tests.integration.voice.stack import AGENT_HZ, CALLER_HZ, Stack, read_samples
 
 # one stack per module: keep these tests on one xdist worker (the crash test runs last)
@@ -122,6 +123,12 @@ def test_call_reaches_the_agent_with_two_way_audio_rfc4733(stack: Stack) -> None
         row = session.scalar(select(VoiceRecording).where(VoiceRecording.contact_id == contact_id))
     assert row is not None and row.agent_id == stack.agent.id and row.path == str(recording)
     assert row.paused_s >= 0.9 and row.duration_s > row.paused_s
+    with stack.container.db.sessions() as session:  # the agent's screen-pop: the IVR trail
+        contact = session.get(RoutingContact, contact_id)
+    assert contact is not None
+    attributes = contact.attributes
+    assert attributes["ivr_path"] == "main>agent" and attributes["ivr_labels"] == "业务咨询"
+    assert 1 <= attributes["ivr_seconds"] <= 10  # the welcome prompt heard for 1.5 s
 
 
 def test_sip_info_dtmf_and_the_agent_hangs_up(stack: Stack) -> None:
