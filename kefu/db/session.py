@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database"]
+__all__ = ["Database", "end_read_transaction"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -63,3 +63,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def end_read_transaction(session: Session) -> None:
+    """End ``session``'s transaction if it only read: its connection goes back to the pool (and
+    later reads see other transactions' commits) before the caller waits on something else,
+    typically the routing worker. A commit of nothing expires nothing; pending writes stay."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()

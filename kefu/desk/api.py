@@ -21,6 +21,7 @@ from kefu.core.errors import DomainError, NotFoundError
 from kefu.customers import mask_phone
 from kefu.customers.tables import Customer, Interaction
 from kefu.db.eventlog import EventRecord
+from kefu.db.session import end_read_transaction
 from kefu.desk import services
 from kefu.desk.model import EMOTIONS, REASON_CODES, alerts, visit_summary, wrap_up_deadline
 from kefu.desk.schemas import (
@@ -96,20 +97,12 @@ def _contact(ctx: Ctx, contact_id: str) -> RoutingContact:
     return row
 
 
-def _release(ctx: Ctx) -> None:
-    """End the read transaction before waiting for the routing engine (its connection goes
-    back to the pool; a commit of nothing expires nothing)."""
-    session = ctx.session
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        session.commit()
-
-
 def _may_view(ctx: Ctx, row: RoutingContact) -> None:
     """Supervisors; the agent it rings on, serves or wraps up; or the one it was handed to."""
     principal = ctx.scope.principal
     if principal.can("agents.supervise") or row.agent_id == principal.user_id:
         return
-    _release(ctx)
+    end_read_transaction(ctx.session)
     if services.my_slot(_routing(ctx), principal.user_id, row.id) is not None:
         return
     raise DomainError("desk_not_your_contact", status=403)
@@ -144,7 +137,7 @@ def my_desk(ctx: Ctx = Depends(require("desktop.use"))) -> dict[str, Any]:
     scope = ctx.scope
     me = scope.principal.user_id
     routing = _routing(ctx)
-    _release(ctx)
+    end_read_transaction(ctx.session)
     view = routing.agent_view(me) or {"state": "offline", "presence": "offline", "slots": {}}
     user = scope.get(User, me, entity="users")
     since = ctx.container.routing.state_since.get(str(me))
@@ -408,7 +401,7 @@ def transfer_targets(ctx: Ctx = Depends(require("desktop.use"))) -> dict[str, An
         if t == scope.tenant_id and int(a) != scope.principal.user_id
     ]
     people = _names(ctx, set(ids))
-    _release(ctx)
+    end_read_transaction(ctx.session)
     agents = []
     for user_id in sorted(ids):
         view = _routing(ctx).agent_view(user_id) or {}
@@ -430,7 +423,7 @@ def _trend(ctx: Ctx, codes: list[str], now: datetime) -> dict[str, Any]:
     def read(_engine: Any) -> dict[str, list[dict[str, Any]]]:
         return {code: runtime.live.trend(prefix + code, day_start, local) for code in codes}
 
-    _release(ctx)
+    end_read_transaction(ctx.session)
     per_queue: dict[str, list[dict[str, Any]]] = runtime.read(read)
     first = next(
         (
@@ -475,7 +468,7 @@ def wallboard(ctx: Ctx = Depends(require("agents.supervise"))) -> dict[str, Any]
     routing = _routing(ctx)
     if not any(q.startswith(f"{scope.tenant_id}.") for q in runtime.queue_configs):
         routing.sync_tenant(ctx.session, scope.tenant_id, scope.principal)
-    _release(ctx)
+    end_read_transaction(ctx.session)
     stats = runtime.tenant_stats(scope.tenant_id)
     configs = {q.code: q for q in ctx.session.scalars(scope.select(QueueConfig))}
     now = container.clock.now()
@@ -510,7 +503,7 @@ def wallboard(ctx: Ctx = Depends(require("agents.supervise"))) -> dict[str, Any]
     users = {u.id: u for u in ctx.session.scalars(scope.select(User).where(User.id.in_(ids)))}
     teams = {t.id: t.name for t in ctx.session.scalars(scope.select(Team))}
     sites = {s.code: s.name for s in ctx.session.scalars(scope.select(Site))}
-    _release(ctx)
+    end_read_transaction(ctx.session)
     agents = []
     by_site: dict[str, dict[str, int]] = {}
     for user_id in ids:

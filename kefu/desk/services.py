@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from kefu.core.errors import ConflictError, FieldError, ValidationFailed
 from kefu.customers import record_interaction
+from kefu.db.session import end_read_transaction
 from kefu.desk.model import EMOTIONS, render_reply
 from kefu.desk.tables import Disposition, Handover, QuickReply, WrapUp
 from kefu.tenancy import Scoped
@@ -80,7 +81,7 @@ def wrap_up(
     """Record the contact's outcome; finish its after-contact work if it is still running."""
     me = scope.principal.user_id
     row = routing.contact(scope, contact_id)
-    scope.session.commit()  # read-only so far: free the connection while routing is asked
+    end_read_transaction(scope.session)  # read-only so far: free the connection for routing
     slot = my_slot(routing, me, contact_id)
     if slot is None and row.agent_id != me:
         raise ConflictError("desk_not_your_contact")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.errors import ConflictError, DomainError, NotFoundError, ValidationFailed
 from kefu.customers import check_customer
+from kefu.db.session import end_read_transaction
 from kefu.routing import provision
 from kefu.routing.commands import (
     Abandon,
@@ -182,9 +183,7 @@ class RoutingService:
         # The runtime commits in a transaction of its own (it would wait for the caller's
         # writes, so callers have none here): end the caller's read-only transaction, so that
         # its connection returns to the pool while the worker runs (a commit: nothing expires).
-        session = scope.session
-        if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-            session.commit()
+        end_read_transaction(scope.session)
         try:
             return self.runtime.submit(
                 command, tenant_id=scope.tenant_id, actor=scope.principal, **kw

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.clock import Clock
 from kefu.core.errors import DomainError
+from kefu.db.session import end_read_transaction
 from kefu.tenancy import Principal, Role, Scoped, permissions_for, user_in_tenant
 from kefu.tickets.model import Status
 from kefu.tickets.policies import routing_priority
@@ -128,12 +129,6 @@ def install(container: Any) -> None:
 # --- after a tickets commit --------------------------------------------------------------------
 
 
-def _release(session: Session) -> None:
-    """End the caller's read transaction so the routing worker's writes become visible."""
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        session.commit()
-
-
 def accept_pending(service: Any, session: Session, clock: Clock) -> int:
     """Accept the work-order offers made since the last call (the contact is then held)."""
     with _pending_lock:
@@ -141,7 +136,7 @@ def accept_pending(service: Any, session: Session, clock: Clock) -> int:
         _pending.clear()
     done = 0
     for tenant_id, agent, contact_id in offers:
-        _release(session)
+        end_read_transaction(session)
         try:
             service.accept(Scoped(session, _system(tenant_id), clock), int(agent), contact_id)
             done += 1
@@ -185,7 +180,7 @@ def _ensure_group(service: Any, scope: Scoped, group: WorkGroup) -> None:
             )
         )
     )
-    _release(session)
+    end_read_transaction(session)
     changed = service.ensure_queue(
         session, tenant_id, code, f"工单 · {group.name}", media=MEDIA, options=QUEUE_OPTIONS
     )
@@ -197,7 +192,7 @@ def _ensure_group(service: Any, scope: Scoped, group: WorkGroup) -> None:
     for user_id in members:
         view = service.agent_view(user_id)
         user = user_in_tenant(scope, user_id)
-        _release(session)
+        end_read_transaction(session)
         capacity = caps.get(user_id, DEFAULT_CAPACITY)
         if (
             view is not None
@@ -237,7 +232,7 @@ def sync_members(
     session.commit()
     for user_id in removed:
         service.set_skills(scope, user_in_tenant(scope, user_id))
-        _release(session)
+        end_read_transaction(session)
     _ensure_group(service, scope, group)
     accept_pending(service, session, clock)
 
@@ -291,7 +286,7 @@ def _sync_one(service: Any, scope: Scoped, order: WorkOrder, ensured: set[int]) 
             and view.get("agent_id") == str(order.assignee_id)
         )
         if view is not None and not held:
-            _release(session)
+            end_read_transaction(session)
             _end(service, scope, order, view)
         if not held and contact_id is not None:
             order.routing_contact_id = None
@@ -330,7 +325,7 @@ def sync_orders(service: Any, session: Session, clock: Clock, order_ids: Iterabl
     """Bring each order's routing contact in line with the order (after its commit)."""
     ensured: set[int] = set()
     for order_id in sorted(set(order_ids)):
-        _release(session)
+        end_read_transaction(session)
         order = session.get(WorkOrder, order_id)
         if order is None:
             continue
@@ -342,7 +337,7 @@ def sync_orders(service: Any, session: Session, clock: Clock, order_ids: Iterabl
             session.rollback()
             log.warning("work order %s: routing refused: %s", order_id, exc)
         accept_pending(service, session, clock)
-    _release(session)
+    end_read_transaction(session)
     for order_id in set(order_ids):
         order = session.get(WorkOrder, order_id)
         if order is not None:

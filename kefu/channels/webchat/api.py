@@ -44,6 +44,7 @@ from kefu.channels.webchat.tables import (
     ChatWidget,
 )
 from kefu.core.errors import DomainError, NotFoundError
+from kefu.db.session import end_read_transaction
 from kefu.routing import RoutingError
 from kefu.tenancy import Principal
 from kefu.tenancy.tables import User
@@ -81,13 +82,6 @@ def _routing(container: Any) -> Any:
     return container.routing_service
 
 
-def release(session: Session) -> None:
-    """End a read-only transaction: its connection goes back to the pool before this thread
-    waits for the routing engine (which may be busy writing). A commit expires nothing."""
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        session.commit()
-
-
 def _state(container: Any, session: Session, conversation: ChatConversation) -> dict[str, Any]:
     """What the customer may know about their conversation (no ids of people or contacts)."""
     out = ConversationOut.model_validate(conversation).model_dump(mode="json")
@@ -97,7 +91,7 @@ def _state(container: Any, session: Session, conversation: ChatConversation) -> 
             out["agent"] = {"name": agent.display_name, "job_number": agent.job_number}
     widget = session.get(ChatWidget, conversation.widget_id)
     out["callback_available"] = bool(widget and widget.callback_queue)
-    release(session)
+    end_read_transaction(session)  # the engine may be busy writing: free the connection
     if conversation.status in ("waiting", "transferring"):
         position = _routing(container).position(conversation.contact_id)
         if position:
@@ -339,7 +333,7 @@ def may_read(container: Any, principal: Principal, conversation: ChatConversatio
         return True
     session = object_session(conversation)
     if session is not None:
-        release(session)  # the engine may be busy: do not hold a connection while asking it
+        end_read_transaction(session)  # the engine may be busy: free the connection first
     view = _routing(container).agent_view(principal.user_id) or {}
     return conversation.contact_id in view.get("slots", {})
 
