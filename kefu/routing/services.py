@@ -294,9 +294,10 @@ class RoutingService:
             return None
         return {"position": pos.position, "expected_wait_s": pos.expected_wait_s}
 
-    def abandon(self, scope: Scoped, contact_id: str) -> None:
+    def abandon(self, scope: Scoped, contact_id: str, reason: str = "abandoned") -> None:
+        """The contact leaves: the customer gave up, or its channel ended it (``reason``)."""
         self.contact(scope, contact_id)
-        self._submit(scope, Abandon(contact_id=contact_id))
+        self._submit(scope, Abandon(contact_id=contact_id, reason=reason))
 
     def callback(self, scope: Scoped, contact_id: str) -> None:
         self.contact(scope, contact_id)

@@ -46,7 +46,6 @@ from kefu.channels.voice.services import store_recording
 from kefu.core.errors import DomainError
 from kefu.core.events import Event
 from kefu.db.eventlog import record_event
-from kefu.routing import command_from_dict
 from kefu.tenancy import Principal, Scoped, user_in_tenant
 
 __all__ = ["Call", "CallControl", "VoiceNumber", "announcement_text"]
@@ -775,9 +774,7 @@ class CallControl:
                     abandon_reason = "abandoned" if reason == "caller_hangup" else reason
                     self._with_scope(
                         tenant,
-                        lambda scope: routing._submit(
-                            scope, _abandon(call.contact_id, abandon_reason)
-                        ),
+                        lambda scope: routing.abandon(scope, call.contact_id, abandon_reason),
                     )
             elif state in ("connected", "dialing") and call.agent_id is not None:
                 agent_id = call.agent_id
@@ -917,11 +914,6 @@ def call_hook(
     except ValueError:
         return None, "not_json"
     return (data, "") if isinstance(data, dict) else (None, "not_json")
-
-
-def _abandon(contact_id: str, reason: str) -> Any:
-    """An abandon command with its reason (``RoutingService.abandon`` takes none)."""
-    return command_from_dict({"type": "abandon", "contact_id": contact_id, "reason": reason})
 
 
 def _sip_user(uri: str) -> str:
