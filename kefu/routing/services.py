@@ -288,11 +288,26 @@ class RoutingService:
         return row
 
     def position(self, contact_id: str) -> dict[str, Any] | None:
-        try:
-            pos = self.runtime.read(lambda e: e.position(contact_id))
-        except RoutingError:
-            return None
-        return {"position": pos.position, "expected_wait_s": pos.expected_wait_s}
+        return self.positions([contact_id]).get(contact_id)
+
+    def positions(self, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Queue position and expected wait of the contacts still waiting, in one engine read."""
+
+        def read(engine: Any) -> dict[str, dict[str, Any]]:
+            out: dict[str, dict[str, Any]] = {}
+            for contact_id in contact_ids:
+                try:
+                    pos = engine.position(contact_id)
+                except RoutingError:
+                    continue  # no longer waiting
+                out[contact_id] = {
+                    "position": pos.position,
+                    "expected_wait_s": pos.expected_wait_s,
+                }
+            return out
+
+        found: dict[str, dict[str, Any]] = self.runtime.read(read)
+        return found
 
     def abandon(self, scope: Scoped, contact_id: str, reason: str = "abandoned") -> None:
         """The contact leaves: the customer gave up, or its channel ended it (``reason``)."""

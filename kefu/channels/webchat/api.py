@@ -45,7 +45,6 @@ from kefu.channels.webchat.tables import (
 )
 from kefu.core.errors import DomainError, NotFoundError
 from kefu.db.session import end_read_transaction
-from kefu.routing import RoutingError
 from kefu.tenancy import Principal
 from kefu.tenancy.tables import User
 
@@ -95,11 +94,15 @@ def _state(container: Any, session: Session, conversation: ChatConversation) -> 
     if conversation.status in ("waiting", "transferring"):
         position = _routing(container).position(conversation.contact_id)
         if position:
-            wait = position["expected_wait_s"]
-            out["position"] = position["position"]
-            finite = wait is not None and math.isfinite(wait)
-            out["expected_wait_s"] = round(wait) if finite else None
+            out["position"], out["expected_wait_s"] = _customer_position(position)
     return out
+
+
+def _customer_position(position: dict[str, Any]) -> tuple[int, int | None]:
+    """Place in the queue and whole seconds of expected wait (None: no estimate yet)."""
+    wait = position["expected_wait_s"]
+    finite = wait is not None and math.isfinite(wait)
+    return int(position["position"]), (round(wait) if finite else None)
 
 
 def _customer(ctx: Ctx, token: str | None) -> ChatConversation:
@@ -511,20 +514,8 @@ def _socket_send(container: Container, conversation_id: int, text: str, client_i
 
 def _positions(container: Container, contact_ids: list[str]) -> dict[str, tuple[Any, Any]]:
     """Queue position and expected wait of many contacts in one read of the engine."""
-
-    def read(engine: Any) -> dict[str, tuple[Any, Any]]:
-        out: dict[str, tuple[Any, Any]] = {}
-        for contact_id in contact_ids:
-            try:
-                found = engine.position(contact_id)
-            except RoutingError:
-                continue  # no longer waiting
-            wait = found.expected_wait_s
-            out[contact_id] = (found.position, round(wait) if math.isfinite(wait) else None)
-        return out
-
-    result: dict[str, tuple[Any, Any]] = container.routing.read(read)
-    return result
+    found = _routing(container).positions(contact_ids)
+    return {contact_id: _customer_position(p) for contact_id, p in found.items()}
 
 
 @router.websocket("/ws")
