@@ -18,11 +18,17 @@ twice is a duplicate, a number lower than one already seen is out of order; a se
 never received is lost. The last line is JSON:
 
   {"customers", "agents", "messages", "delivered", "lost", "duplicated", "out_of_order",
-   "p50_ms", "p99_ms", "max_ms", "chats_completed", "ratings", "duration_s", "database"}
+   "p50_ms", "p99_ms", "max_ms", "server_cpu_ms_per_message", "chats_completed", "ratings",
+   "duration_s", "database"}
+
+server_cpu_ms_per_message is the server process's CPU time over the run (everything it did:
+sign-ins, starting, routing and ending chats, messages) divided by the text messages
+delivered: a cost per message that does not depend on how busy the machine is.
 
 Target: none lost or duplicated, p99 under 200 ms. Usage:
   .venv/bin/python bench/webchat_load.py [--customers 500] [--agents 100] [--messages 6]
                                           [--think 3] [--ramp 60] [--sqlite]
+                                          [--py-spy /tmp/profile.svg]
 """
 
 from __future__ import annotations
@@ -121,6 +127,12 @@ def seed(url: str, agents: int) -> None:
                 AgentSkill(tenant_id=tenant.id, user_id=user.id, skill_id=skill.id, level=5)
             )
     db.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(url: str, var: Path, port: int) -> subprocess.Popen[bytes]:
@@ -417,6 +429,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database to use")
+    parser.add_argument(
+        "--py-spy", default="", help="profile the server into this file (.svg, else raw stacks)"
+    )
     args = parser.parse_args()
     with contextlib.suppress(ImportError):
         import uvloop
@@ -438,10 +453,26 @@ def main() -> None:
 
     port = free_port()
     proc = start_server(url, var, port)
+    print(f"server pid {proc.pid}", file=sys.stderr)
+    spy = None
+    if args.py_spy:
+        py_spy = str(Path(sys.executable).parent / "py-spy")
+        spy = subprocess.Popen(
+            [py_spy, "record", "--nonblocking", "--gil", "-o", args.py_spy, "--pid", str(proc.pid)]
+            + ([] if args.py_spy.endswith(".svg") else ["--format", "raw"]),
+            stdout=subprocess.DEVNULL,
+        )
     started = time.perf_counter()
+    cpu_before = cpu_seconds(proc.pid)
+    cpu_used = 0.0
     try:
         ledger = asyncio.run(run(args, f"http://127.0.0.1:{port}"))
+        cpu_used = cpu_seconds(proc.pid) - cpu_before
     finally:
+        if spy is not None:
+            spy.send_signal(2)  # py-spy writes its file on SIGINT
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=60)
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=20)
@@ -492,6 +523,12 @@ def main() -> None:
                 "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
                 "p99_ms": pct(0.99) if latencies else None,
                 "max_ms": round(latencies[-1], 1) if latencies else None,
+                # Load-independent: the server's CPU (whole run: sign-ins, chats, routing)
+                # per text message delivered.
+                "server_cpu_ms_per_message": round(1000 * cpu_used / len(latencies), 2)
+                if latencies
+                else None,
+                "server_cpu_s": round(cpu_used, 1),
                 "p99_customer_to_agent_ms": p99_of("c"),
                 "p99_agent_to_customer_ms": p99_of("a"),
                 "p99_send_to_stored_ms": split("in"),
