@@ -14,6 +14,9 @@ demo: ## Serve the demo center on http://127.0.0.1:8000
 test: ## Install what the tests need and run the whole suite (the CI command)
 	scripts/test
 
+native: ## Compile the routing engine with mypyc (scripts/build-native; also run by install)
+	scripts/build-native
+
 lint: ## ruff (with DTZ: no naive datetimes)
 	$(VENV)/ruff check .
 
@@ -29,4 +32,4 @@ migration: ## Autogenerate a migration: make migration m="what changed"
 	c.set_main_option('file_template', '%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s'); \
 	command.revision(c, message='$(m)', autogenerate=True)"
 
-.PHONY: help install demo test lint types check migration
+.PHONY: help install demo test native lint types check migration

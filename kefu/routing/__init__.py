@@ -1,5 +1,7 @@
 """Routing engine (ACD): queue and route every medium to agents by skill, priority and capacity."""
 
+# First (kefu.core.native): the compiled modules run only when they match their sources.
+import kefu.core.native_guard  # noqa: F401
 from kefu.routing.commands import COMMAND_TYPES, Command, command_from_dict
 from kefu.routing.core import EngineConfig
 from kefu.routing.engine import RoutingEngine

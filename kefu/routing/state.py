@@ -5,6 +5,8 @@ from __future__ import annotations
 from heapq import heapify
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from kefu.routing.model import (
     EXCLUSIVE_MEDIA,
     AgentProfile,
@@ -39,6 +41,7 @@ COMPACT_MIN = 64
 PENDING_MIN = 64  # a class pushes its pending agents at the latest every 64 publications
 
 
+@mypyc_attr(native_class=False)  # compiled (kefu.core.native): a list subclass stays a Python class
 class Heap(list[Any]):
     """A heapq list that remembers the size at which to drop its stale entries."""
 

@@ -1,5 +1,7 @@
 """Digital twin: the real routing engine in virtual time (see docs/wfm.md, "Digital twin")."""
 
+# First (kefu.core.native): the compiled modules run only when they match their sources.
+import kefu.core.native_guard  # noqa: F401
 from kefu.simulation.results import METRICS, Estimate, SimulationResult, compare, simulate
 from kefu.simulation.scenario import (
     AgentGroup,

@@ -19,6 +19,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
+from mypy_extensions import mypyc_attr
 
 from kefu.core.clock import SimClock
 from kefu.routing import (
@@ -74,6 +75,7 @@ class Replication:
     rejected_calls: int
 
 
+@mypyc_attr(native_class=False)  # compiled (kefu.core.native): SimClock is a Python class
 class TwinClock(SimClock):
     """The twin's event list in integer microseconds since ``kefu.routing.model.EPOCH`` (the
     engine's own time unit): plain tuples ``(due_us, seq, action, a, b)`` in a heap, run as
