@@ -95,6 +95,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.configs: dict[str, QueueConfig] = {}
         self.shadow: dict[str, Shadow] = {}
         self.presence: dict[str, str] = {}
+        self.sites_down: set[str] = set()  # as the event stream says, event by event
         self.next_id = 0
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -127,6 +128,9 @@ class RoutingMachine(RuleBasedStateMachine):
         kind = event.type
         if kind == "agent_state_changed":
             self.presence[event.agent_id] = event.presence
+            return
+        if kind == "site_state_changed":
+            (self.sites_down.discard if event.up else self.sites_down.add)(event.site)
             return
         if not hasattr(event, "contact_id") or kind in ("wrap_up_ended",):
             return
@@ -182,7 +186,10 @@ class RoutingMachine(RuleBasedStateMachine):
         stage = self.plan(cid, sh.queue).stages[sh.stage]
         assert any(meets(agent["skills"], alt) for alt in stage.alternatives), "skills"
         if stage.sites is not None and agent["site"] not in stage.sites:
-            assert snap["queues"][sh.queue]["home_down"], "site"
+            # home sites down *when offered*: a timer may offer before a later SiteUp of the
+            # same command, so the snapshot after the command is too late to tell
+            home = self.configs[sh.queue].sites
+            assert home and all(s in self.sites_down for s in home), "site"
 
     def check_fifo(self, cid: str, sh: Shadow, agent_id: str, snap: dict[str, Any]) -> None:
         mine = snap["contacts"].get(cid)
