@@ -190,6 +190,7 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
 
 def _mount_routes(app: FastAPI) -> None:
     from kefu.api.health import router as health_router
+    from kefu.api.routes import prune_by_prefix
     from kefu.channels.sms.api import router as sms_router
     from kefu.channels.voice.api import router as voice_router
     from kefu.channels.voice.kamailio import router as voice_edge
@@ -240,3 +241,4 @@ def _mount_routes(app: FastAPI) -> None:
     app.include_router(desk_pages)
     app.include_router(voice_edge)  # Kamailio asks where calls go (loopback + shared key)
     mount_web(app)
+    prune_by_prefix(app.router)  # a request tries only the routers whose prefix it contains
