@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Index, String, event, or_, select
+from sqlalchemy import ColumnElement, Index, String, Table, event, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from kefu.core.events import Event, EventBus
 from kefu.db.base import Base, BigId, JsonData, UTCDateTime
 
-__all__ = ["EventRecord", "events_since", "install_outbox", "record_event"]
+__all__ = ["EventRecord", "events_since", "insert_event", "install_outbox", "record_event"]
 
 _PENDING = "kefu_pending_events"
 
@@ -49,17 +49,59 @@ def record_event(session: Session, event: Event) -> EventRecord:
     return row
 
 
+class _Inserted:
+    """A pending event already written by ``insert_event`` (it has its id)."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def to_event(self) -> Event:
+        return self.event
+
+
+def insert_event(session: Session, event: Event) -> Event:
+    """Like ``record_event`` but written at once with one ``INSERT … RETURNING id`` on the
+    session's connection (no ORM object: cheaper on hot paths). Published only if the
+    transaction commits; returns the event with its id."""
+    pending: list[Any] = session.info.setdefault(_PENDING, [])
+    if any(isinstance(row, EventRecord) and row.id is None for row in pending):
+        session.flush()  # ids follow the order events were recorded in
+    table = cast(Table, EventRecord.__table__)
+    event_id = (
+        session.connection()
+        .execute(
+            insert(table)
+            .values(
+                tenant_id=event.tenant_id,
+                topic=event.topic,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                data=event.data,
+            )
+            .returning(table.c.id)
+        )
+        .scalar_one()
+    )
+    stored = Event(
+        event.type, event.topic, event.tenant_id, event.occurred_at, event.data, int(event_id)
+    )
+    pending.append(_Inserted(stored))
+    return stored
+
+
 def install_outbox(factory: sessionmaker[Session], bus: EventBus) -> None:
     """Publish a session's recorded events to ``bus`` after each successful commit."""
 
     @event.listens_for(factory, "before_commit")
     def _flush_ids(session: Session) -> None:
-        if session.info.get(_PENDING):
+        if any(isinstance(row, EventRecord) for row in session.info.get(_PENDING, ())):
             session.flush()
 
     @event.listens_for(factory, "after_commit")
     def _publish(session: Session) -> None:
-        rows: list[EventRecord] = session.info.pop(_PENDING, [])
+        rows: list[EventRecord | _Inserted] = session.info.pop(_PENDING, [])
         if rows:
             bus.publish([row.to_event() for row in rows])
 

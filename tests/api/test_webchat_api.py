@@ -426,3 +426,47 @@ def test_an_agent_follows_all_its_chats_on_one_topic(app, container) -> None:
             event = ws.receive_json()["event"]
             assert (event["type"], event["data"]["body"]) == ("webchat.message", "第二句")
             assert watch.receive_json()["event"]["data"]["body"] == "第二句"  # silent view
+
+
+def test_retried_and_late_sends_are_stored_once_or_refused(app, container) -> None:
+    """The short path for texts (socket and agent reply) keeps the rules of the long one: a
+    retried client id is the same message, a closed chat takes nothing, replay finds it all."""
+    _world, _admin, agent, agent_id, key = chat_center(app, container, callback=False)
+    cust, _ = customer(app, key, name="重试", message="你好")
+    ready(agent)
+    contact_id = offered_contact(agent)
+    assert agent.post(f"/api/v1/routing/me/offers/{contact_id}/accept").status_code == 204
+    chat = agent.get(f"/api/v1/webchat/contacts/{contact_id}").json()["conversation"]
+    url = f"/api/v1/webchat/conversations/{chat['id']}/messages"
+    token = cust.headers["X-Chat-Token"]
+    with agent.websocket_connect("/api/v1/ws") as staff:
+        staff.send_json({"op": "subscribe", "topics": [f"webchat.agent.{agent_id}"]})
+        assert staff.receive_json()["op"] == "snapshot"
+        with cust.websocket_connect("/api/v1/webchat/ws") as ws:
+            ws.send_json({"op": "hello", "token": token, "after_seq": 3})
+            assert ws.receive_json()["op"] == "welcome"
+            acks = []
+            for _ in range(2):
+                ws.send_json({"op": "send", "client_id": "r1", "text": "同一条"})
+                frames = [ws.receive_json() for _ in range(2 if not acks else 1)]
+                acks += [f["seq"] for f in frames if f["op"] == "ack"]
+            assert acks == [4, 4]
+            event = staff.receive_json()["event"]
+            assert (event["data"]["seq"], event["data"]["body"]) == (4, "同一条")
+            first = agent.post(url, json={"text": "收到", "client_id": "a1"})
+            again = agent.post(url, json={"text": "收到", "client_id": "a1"})
+            assert first.status_code == again.status_code == 201
+            assert first.json()["seq"] == again.json()["seq"] == 5
+            assert ws.receive_json()["message"]["body"] == "收到"
+            assert agent.post(url, json={"text": " ", "client_id": "a2"}).status_code == 422
+            assert cust.post("/api/v1/webchat/conversation/end").status_code == 204
+            kinds = [ws.receive_json()["message"]["kind"] for _ in range(2)]
+            assert kinds[-1] == "ended"
+            ws.send_json({"op": "send", "client_id": "r2", "text": "还在吗"})
+            assert ws.receive_json() == {"op": "error", "code": "chat_closed", "client_id": "r2"}
+    late = agent.post(url, json={"text": "再见", "client_id": "a3"})
+    assert late.status_code in (403, 409)
+    items = cust.get("/api/v1/webchat/conversation/messages").json()["items"]
+    texts = [m["body"] for m in items if m["kind"] == "text"]
+    assert texts == ["你好", "同一条", "收到"]
+    assert [m["seq"] for m in items] == list(range(1, len(items) + 1))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
@@ -441,20 +441,37 @@ def conversation_messages(
 
 
 @router.post(
-    "/conversations/{conversation_id}/messages", status_code=201, summary="Agent: send a message"
+    "/conversations/{conversation_id}/messages",
+    status_code=201,
+    response_model=dict[str, Any],
+    summary="Agent: send a message",
 )
 def agent_message(
     conversation_id: int, body: MessageIn, ctx: Ctx = Depends(require("desktop.use"))
-) -> dict[str, Any]:
-    conversation = _readable(ctx, conversation_id)
-    return services.agent_send(
+) -> Response:
+    principal = ctx.scope.principal
+    # The common case in three statements: the numbering UPDATE itself checks that this is
+    # the agent's active conversation in their tenant (nothing is written otherwise).
+    message = services.post_text(
         ctx.session,
         ctx.container.clock,
-        conversation,
-        ctx.scope.principal.user_id,
-        body.text,
-        body.client_id,
+        conversation_id,
+        text=body.text,
+        client_id=body.client_id,
+        agent_id=principal.user_id,
+        tenant_id=principal.tenant_id,
     )
+    if message is None:  # not found, not theirs, closed, a bad text: the full path says which
+        conversation = _readable(ctx, conversation_id)
+        message = services.agent_send(
+            ctx.session,
+            ctx.container.clock,
+            conversation,
+            principal.user_id,
+            body.text,
+            body.client_id,
+        )
+    return JSONResponse(message, status_code=201)  # plain JSON already: no re-validation
 
 
 @router.post("/conversations/{conversation_id}/end", status_code=204, summary="Agent: end the chat")
@@ -506,9 +523,14 @@ def _messages_between(
 
 def _socket_send(container: Container, conversation_id: int, text: str, client_id: str) -> int:
     with container.db.sessions() as session:
-        conversation = session.get(ChatConversation, conversation_id)
-        assert conversation is not None
-        message = services.customer_send(session, container.clock, conversation, text, client_id)
+        clock = container.clock
+        message = services.post_text(
+            session, clock, conversation_id, text=text, client_id=client_id
+        )
+        if message is None:  # closed, or a text that breaks a rule: the full path says why
+            conversation = session.get(ChatConversation, conversation_id)
+            assert conversation is not None
+            message = services.customer_send(session, clock, conversation, text, client_id)
         return int(message["seq"])
 
 

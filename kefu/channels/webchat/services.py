@@ -23,11 +23,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.channels.webchat.model import (
     MAX_FILE_BYTES,
@@ -50,7 +51,7 @@ from kefu.core.errors import AuthenticationError, ConflictError, DomainError, No
 from kefu.core.events import Event
 from kefu.core.ids import digest, new_token
 from kefu.customers import identify_customer, vip_level_of
-from kefu.db.eventlog import record_event
+from kefu.db.eventlog import insert_event
 from kefu.ivr import chat_leave, chat_reply, start_chat
 from kefu.tenancy import Principal, Scoped, user_in_tenant
 
@@ -67,6 +68,7 @@ __all__ = [
     "load_messages",
     "message_dict",
     "on_routing_event",
+    "post_text",
     "rate",
     "rule_error",
     "start_conversation",
@@ -180,6 +182,10 @@ def chat_context(session: Session, tenant_id: int, contact_id: str) -> dict[str,
 # --- writing ---------------------------------------------------------------------------------
 
 
+_CONVERSATIONS = cast(Table, ChatConversation.__table__)
+_MESSAGES = cast(Table, ChatMessage.__table__)
+
+
 def _append(
     session: Session,
     conversation: ChatConversation,
@@ -193,15 +199,49 @@ def _append(
     client_id: str | None = None,
 ) -> dict[str, Any]:
     """Number and store one message and its event, in the caller's transaction."""
+    conversations = _CONVERSATIONS
     seq = session.execute(
-        update(ChatConversation)
-        .where(ChatConversation.id == conversation.id)
-        .values(last_seq=ChatConversation.last_seq + 1)
-        .returning(ChatConversation.last_seq)
+        update(conversations)
+        .where(conversations.c.id == conversation.id)
+        .values(last_seq=conversations.c.last_seq + 1)
+        .returning(conversations.c.last_seq)
     ).scalar_one()
+    set_committed_value(conversation, "last_seq", seq)
+    return _store(
+        session,
+        conversation.tenant_id,
+        conversation.id,
+        conversation_topic(conversation),
+        seq,
+        at,
+        sender=sender,
+        kind=kind,
+        body=body,
+        data=data,
+        agent_id=agent_id,
+        client_id=client_id,
+    )
+
+
+def _store(
+    session: Session,
+    tenant_id: int,
+    conversation_id: int,
+    topic: str,
+    seq: int,
+    at: datetime,
+    *,
+    sender: str,
+    kind: str,
+    body: str,
+    data: dict[str, Any] | None,
+    agent_id: int | None,
+    client_id: str | None,
+) -> dict[str, Any]:
+    """Insert message number ``seq`` and its event (two statements, no ORM objects)."""
     values = {
-        "tenant_id": conversation.tenant_id,
-        "conversation_id": conversation.id,
+        "tenant_id": tenant_id,
+        "conversation_id": conversation_id,
         "seq": seq,
         "sender": sender,
         "agent_id": agent_id,
@@ -211,24 +251,83 @@ def _append(
         "client_id": client_id,
         "created_at": at,
     }
-    session.execute(insert(ChatMessage).values(**values))
+    session.connection().execute(insert(_MESSAGES).values(values))
     message = message_dict(_Row(values))
-    record_event(
-        session,
-        Event(
-            "webchat.message",
-            conversation_topic(conversation),
-            conversation.tenant_id,
-            at,
-            message,
-        ),
-    )
+    insert_event(session, Event("webchat.message", topic, tenant_id, at, message))
     return message
 
 
 class _Row:
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
+
+
+def post_text(
+    session: Session,
+    clock: Clock,
+    conversation_id: int,
+    *,
+    text: str,
+    client_id: str,
+    agent_id: int | None = None,
+    tenant_id: int | None = None,
+) -> dict[str, Any] | None:
+    """The common case of a text message, in one transaction of three statements: number it
+    (an ``UPDATE … RETURNING`` that also checks the conversation takes it), store it, store its
+    event; then commit. From the customer when ``agent_id`` is None (the conversation must be
+    open), else from that agent (their active conversation, in ``tenant_id``).
+
+    Returns None, having written nothing, when it is not that simple (the text breaks a rule,
+    the conversation is closed or not this agent's): the caller then takes the full path,
+    which reads the conversation and says why.
+    """
+    try:
+        body = clean_text(text)
+    except ChatRuleError:
+        return None
+    conversations = _CONVERSATIONS
+    query = update(conversations).where(conversations.c.id == conversation_id)
+    if agent_id is None:
+        query = query.where(conversations.c.status.in_([s.value for s in OPEN_STATUSES]))
+    else:
+        query = query.where(
+            conversations.c.agent_id == agent_id,
+            conversations.c.tenant_id == tenant_id,
+            conversations.c.status == ConversationStatus.ACTIVE.value,
+        )
+    numbered = session.execute(
+        query.values(last_seq=conversations.c.last_seq + 1).returning(
+            conversations.c.last_seq, conversations.c.tenant_id, conversations.c.agent_id
+        )
+    ).first()
+    if numbered is None:
+        session.rollback()
+        return None
+    seq, owner, serving = numbered
+    topic = f"webchat.agent.{serving}" if serving is not None else f"webchat.conv.{conversation_id}"
+    try:
+        message = _store(
+            session,
+            int(owner),
+            conversation_id,
+            topic,
+            int(seq),
+            clock.now(),
+            sender="customer" if agent_id is None else "agent",
+            kind="text",
+            body=body,
+            data=None,
+            agent_id=agent_id,
+            client_id=client_id or None,
+        )
+        session.commit()
+    except IntegrityError:  # a retried client_id: the first message is the answer
+        session.rollback()
+        found = _existing(session, conversation_id, client_id or "")
+        if found is None:
+            raise
+        return found
+    return message
 
 
 def _set_status(session: Session, conversation: ChatConversation, **values: Any) -> None:
@@ -444,9 +543,11 @@ def customer_send(
     if conversation.status not in OPEN_STATUSES:
         raise ConflictError("chat_closed")
     message = _send(session, conversation, clock, sender="customer", text=text, client_id=client_id)
+    if routing is None:
+        return message
     session.refresh(conversation)
     fresh = message.get("seq") == conversation.last_seq  # not a retried client_id
-    if routing is not None and fresh and conversation.status == ConversationStatus.WAITING:
+    if fresh and conversation.status == ConversationStatus.WAITING:
         turn = chat_reply(session, clock, conversation.id, conversation.contact_id, text)
         if turn is not None:  # the customer is in the self-service text menu (kefu.ivr)
             _bot_say(session, clock, conversation, turn)
