@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def main() -> None:
     parser.add_argument("--embedder", default=os.environ.get("KEFU_KNOWLEDGE_EMBEDDER", "e5"))
     parser.add_argument("--cache", default="/tmp/kefu-kb-bench", help="vector cache folder")
     parser.add_argument("--cpu", type=int, default=0, help="pin the query phase to this core")
+    parser.add_argument(
+        "--query-tokens",
+        type=int,
+        default=None,
+        help="most tokens of a query the model reads (default: the product's; 0: all)",
+    )
     parser.add_argument(
         "--extended",
         type=int,
@@ -170,6 +177,8 @@ def main() -> None:
         index = tenant_index(session, tenant_id)
         encoded = getattr(index.embedder, "encoded", 0)
     index_s = time.perf_counter() - started
+    if args.query_tokens is not None:
+        index.config = replace(index.config, query_max_tokens=args.query_tokens)
     if args.embedder == "e5" and encoded:
         with db.sessions() as session:
             rows = session.execute(
@@ -225,6 +234,7 @@ def main() -> None:
         "docs": len(faqs) + len(distractors),
         "entries": index.entries,
         "embedder": args.embedder,
+        "query_max_tokens": index.config.query_max_tokens,
         "recall_at_1": round(sum(1 for r in ranks if r == 0) / n, 4),
         "recall_at_5": round(sum(1 for r in ranks if r is not None and r < 5) / n, 4),
         "mrr_at_10": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 4),

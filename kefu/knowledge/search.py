@@ -300,6 +300,9 @@ class SearchConfig:
     body_chars: int = 400  # body text given to the embedding model
     collapse_answers: bool = True  # articles with the very same answer text are listed once
     query_cache: int = 2048  # query vectors kept in memory (0: none); never written anywhere
+    # Latency bound: the model reads at most this many tokens of a query (0: all of it). Its cost
+    # grows with the tokens; keywords and bigrams still see the whole query (docs/knowledge.md).
+    query_max_tokens: int = 24
 
 
 # --- index ---------------------------------------------------------------------------------
@@ -673,7 +676,9 @@ class SearchIndex:
                     self._qvecs.move_to_end(text)
                     return cached
         model = getattr(self.embedder, "inner", self.embedder)
-        qvec = np.ascontiguousarray(model.encode([text], query=True)[0], dtype=np.float32)
+        clip = getattr(model, "clip_query", None)
+        encoded = clip(text, self.config.query_max_tokens) if clip is not None else text
+        qvec = np.ascontiguousarray(model.encode([encoded], query=True)[0], dtype=np.float32)
         qvec.setflags(write=False)
         if size > 0:
             with self._qvecs_lock:
