@@ -13,7 +13,8 @@ model the research notes timed at 3.2 s per 200k calls; simpy is a dev dependenc
 
 Final line is JSON: ours_s, simpy_s, speedup (= simpy_s / ours_s, wall clock), the same in
 process CPU time (ours_cpu_s, simpy_cpu_s, cpu_speedup: steadier on a shared machine) and the
-two runs' KPIs.
+two runs' KPIs; "engine" says whether the compiled engine and event loop
+(scripts/build-native) or the Python sources ran (KEFU_NATIVE=off forces the sources).
 Usage: .venv/bin/python bench/simulation.py [--calls 200000] [--agents 1000] [--seed 1]
 """
 
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from kefu.core.native_guard import STATE as ENGINE_BUILD
 from kefu.routing import Media, OverflowAction, OverflowStep, QueueConfig
 from kefu.simulation import (
     AgentGroup,
@@ -251,6 +253,7 @@ def main() -> None:
                 "ours_p_abandon": ours["p_abandon"],
                 "simpy_p_abandon": round(sp["p_abandon"], 4),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "engine": ENGINE_BUILD,
             }
         )
     )
