@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kefu.core.errors import AuthenticationError, PermissionDeniedError
 from kefu.tenancy import Principal, Scoped
@@ -51,15 +52,25 @@ class Ctx:
             raise
 
 
-def get_ctx(request: Request) -> Iterator[Ctx]:
+def _end(session: Session) -> None:
+    session.rollback()
+    session.close()
+
+
+async def get_ctx(request: Request) -> AsyncIterator[Ctx]:
+    """Async, so that FastAPI needs no worker thread to open and close it (two thread hops per
+    request otherwise): opening a session does no I/O, and neither does closing one that
+    holds no transaction — a session still in one is ended on a worker thread."""
     container: Container = request.app.state.container
     session = container.db.sessions()
     session.info["clock"] = container.clock
     try:
         yield Ctx(container, session, request)
     finally:
-        session.rollback()
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(_end, session)
+        else:
+            _end(session)
 
 
 def authenticate_request(ctx: Ctx) -> Principal:
