@@ -229,8 +229,14 @@ async def agent(
         pending: set[asyncio.Task[None]] = set()
         ws_url = base.replace("http", "ws") + "/api/v1/ws"
 
+        async def counted(coro: Any) -> None:
+            try:
+                await coro
+            except Exception as exc:  # a failed accept or reply is counted, never silent
+                ledger.errors.append(f"agent {n}: {type(exc).__name__}")
+
         def spawn(coro: Any) -> None:
-            task = asyncio.create_task(coro)
+            task = asyncio.create_task(counted(coro))
             pending.add(task)
             task.add_done_callback(pending.discard)
 
