@@ -302,7 +302,7 @@ class SearchConfig:
     query_cache: int = 2048  # query vectors kept in memory (0: none); never written anywhere
     # Latency bound: the model reads at most this many tokens of a query (0: all of it). Its cost
     # grows with the tokens; keywords and bigrams still see the whole query (docs/knowledge.md).
-    query_max_tokens: int = 24
+    query_max_tokens: int = 64
 
 
 # --- index ---------------------------------------------------------------------------------
