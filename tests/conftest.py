@@ -77,7 +77,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+    """Today (UTC) at 10:00 UTC, 18:00 in Beijing: a fixed time of day, so that no test depends
+    on when the suite runs (between 16:00 and 19:00 UTC "today" in Beijing has just begun, and a
+    call three hours ago was yesterday)."""
+    return ManualClock(datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0))
 
 
 @pytest.fixture
