@@ -87,9 +87,14 @@ def rule_error(exc: ChatRuleError) -> DomainError:
 
 
 def conversation_topic(conversation: ChatConversation) -> str:
-    if conversation.agent_id is not None:
-        return f"webchat.agent.{conversation.agent_id}"
-    return f"webchat.conv.{conversation.id}"
+    return _topic(conversation.id, conversation.agent_id)
+
+
+def _topic(conversation_id: int, agent_id: int | None) -> str:
+    """Where a conversation's events go: its agent's topic once served, else its own."""
+    if agent_id is not None:
+        return f"webchat.agent.{agent_id}"
+    return f"webchat.conv.{conversation_id}"
 
 
 def system_scope(session: Session, tenant_id: int, clock: Clock) -> Scoped:
@@ -304,7 +309,7 @@ def post_text(
         session.rollback()
         return None
     seq, owner, serving = numbered
-    topic = f"webchat.agent.{serving}" if serving is not None else f"webchat.conv.{conversation_id}"
+    topic = _topic(conversation_id, serving)
     try:
         message = _store(
             session,
