@@ -188,18 +188,22 @@ class E5Model:
         return np.frombuffer(self._buf, _BLOCK, rows * (cols // QK), t.offset).reshape(rows, -1)
 
 
+def _nibbles(blocks: Any) -> Any:
+    """The 32 unsigned 4-bit values of each Q4_0 block, in weight order ([..., 32], uint8)."""
+    qs = blocks["qs"]
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
+
+
 def _nbits(blocks: Any) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """Q4_0 blocks -> ``MatMulNBits`` operands: nibbles re-paired (element 2i low, 2i+1 high
     in byte i) and the scales; the zero point is the default 8, as in Q4_0."""
-    qs = blocks["qs"]
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)  # [rows, blocks, 32] in weight order
+    q = _nibbles(blocks)
     packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
     return np.ascontiguousarray(packed), blocks["d"].astype(np.float32).reshape(-1)
 
 
 def _dequantize(blocks: Any) -> npt.NDArray[np.float32]:
-    qs = blocks["qs"]
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32) - 8.0
+    q = _nibbles(blocks).astype(np.float32) - 8.0
     out: npt.NDArray[np.float32] = q * blocks["d"].astype(np.float32)[..., None]
     return out.reshape(*blocks.shape[:-1], -1)
 

