@@ -8,13 +8,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu.core.errors import DomainError, FieldError
 from kefu.core.i18n import negotiate, translate
 
-__all__ = ["install_problem_handlers", "problem_response", "request_locale"]
+__all__ = [
+    "field_errors",
+    "install_problem_handlers",
+    "problem_body",
+    "problem_response",
+    "request_locale",
+]
 
 log = logging.getLogger("kefu.api")
 MEDIA_TYPE = "application/problem+json"
@@ -80,7 +87,8 @@ def problem_response(request: Request, code: str, status: int, **kw: Any) -> JSO
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _field_errors(exc: RequestValidationError) -> list[FieldError]:
+def field_errors(exc: RequestValidationError | ValidationError) -> list[FieldError]:
+    """Field errors of a request body (FastAPI) or of a model validated by hand (websocket)."""
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
@@ -100,7 +108,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         code = (
             "malformed_json"
             if any(e.key == "error.field.json_invalid" for e in errors)

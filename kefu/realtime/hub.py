@@ -13,9 +13,13 @@ from sqlalchemy.orm import Session
 from kefu.core.events import Event
 from kefu.tenancy import Principal
 
-__all__ = ["Connection", "Hub", "SnapshotProvider", "topic_matches"]
+__all__ = ["Connection", "Hub", "SnapshotProvider", "SocketCommand", "topic_matches"]
 
 SnapshotProvider = Callable[[Session, Principal, str], dict[str, Any]]
+# A command sent over the staff websocket: (session, principal, message) -> reply data. It runs
+# on a worker thread with a fresh session whose principal was re-checked in that session, and
+# commits its own writes.
+SocketCommand = Callable[[Session, Principal, dict[str, Any]], dict[str, Any]]
 Authorizer = Callable[[Principal, str], bool]
 QUEUE_LIMIT = 10_000
 
@@ -35,6 +39,8 @@ class Connection:
     # Per subscribed topic: the highest event id already covered by its snapshot or replay.
     covered: dict[str, int] = field(default_factory=dict)
     last_seen: float = 0.0
+    # How the socket signed in ("token" or "session", and the secret): commands re-check it.
+    credential: tuple[str, str] = ("", "")
 
     def wants(self, event: Event) -> bool:
         return event.tenant_id == self.principal.tenant_id and any(
@@ -67,6 +73,7 @@ class Hub:
         self._connections: set[Connection] = set()
         self._lock = threading.Lock()
         self._providers: dict[str, tuple[Authorizer, SnapshotProvider]] = {}
+        self._commands: dict[str, tuple[str, SocketCommand]] = {}
 
     def register_snapshot(
         self,
@@ -92,6 +99,13 @@ class Hub:
     def allowed(self, principal: Principal, topic: str) -> bool:
         found = self._match(topic)
         return found is not None and found[0](principal, topic)
+
+    def register_command(self, op: str, permission: str, command: SocketCommand) -> None:
+        """Let a signed-in client holding ``permission`` send ``{"op": op, "ref", ...}``."""
+        self._commands[op] = (permission, command)
+
+    def command(self, op: str) -> tuple[str, SocketCommand] | None:
+        return self._commands.get(op)
 
     def snapshot(self, session: Session, principal: Principal, topic: str) -> dict[str, Any]:
         found = self._match(topic)

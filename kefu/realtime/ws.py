@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kefu.api.deps import SESSION_COOKIE
-from kefu.core.errors import AuthenticationError
+from kefu.api.problems import field_errors, problem_body
+from kefu.core.errors import AuthenticationError, DomainError, PermissionDeniedError
 from kefu.core.events import Event
+from kefu.core.i18n import negotiate
 from kefu.db.eventlog import events_since
 from kefu.realtime.hub import Connection
 from kefu.tenancy import Principal
@@ -29,25 +33,35 @@ POLICY_VIOLATION = 1008
 MAX_TOPICS = 50
 
 
-def _authenticate(container: Container, ws: WebSocket) -> Principal:
+def _credential(ws: WebSocket) -> tuple[str, str]:
+    """How the socket signs in: an API token (header or ``?token=``) or the session cookie."""
+    header = ws.headers.get("authorization", "")
+    token = (
+        header[7:].strip() if header.lower().startswith("bearer ") else ws.query_params.get("token")
+    )
+    if token:
+        return "token", token
+    raw = ws.cookies.get(SESSION_COOKIE)
+    if not raw:
+        raise AuthenticationError("not_authenticated")
+    origin = ws.headers.get("origin")
+    # A cookie-authenticated socket must come from our own pages (no cross-site hijacking).
+    if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+        raise AuthenticationError("bad_origin")
+    return "session", raw
+
+
+def _principal(session: Session, container: Container, credential: tuple[str, str]) -> Principal:
+    kind, secret = credential
+    if kind == "token":
+        return principal_from_api_token(session, secret, container.clock)
+    principal, _csrf = principal_from_session(session, secret, container.clock)
+    return principal
+
+
+def _authenticate(container: Container, credential: tuple[str, str]) -> Principal:
     with container.db.sessions() as session:
-        header = ws.headers.get("authorization", "")
-        token = (
-            header[7:].strip()
-            if header.lower().startswith("bearer ")
-            else ws.query_params.get("token")
-        )
-        if token:
-            return principal_from_api_token(session, token, container.clock)
-        raw = ws.cookies.get(SESSION_COOKIE)
-        if not raw:
-            raise AuthenticationError("not_authenticated")
-        origin = ws.headers.get("origin")
-        # A cookie-authenticated socket must come from our own pages (no cross-site hijacking).
-        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
-            raise AuthenticationError("bad_origin")
-        principal, _csrf = principal_from_session(session, raw, container.clock)
-        return principal
+        return _principal(session, container, credential)
 
 
 def _catch_up(
@@ -72,13 +86,14 @@ def _catch_up(
 async def websocket(ws: WebSocket) -> None:
     container: Container = ws.app.state.container
     try:
-        principal = await run_in_threadpool(_authenticate, container, ws)
+        credential = _credential(ws)
+        principal = await run_in_threadpool(_authenticate, container, credential)
     except AuthenticationError as exc:
         await ws.close(code=POLICY_VIOLATION, reason=exc.code)
         return
     await ws.accept()
     loop = asyncio.get_running_loop()
-    connection = Connection(principal, loop, last_seen=loop.time())
+    connection = Connection(principal, loop, last_seen=loop.time(), credential=credential)
     connection.gate.set()
     container.hub.add(connection)
     sender = asyncio.create_task(_send_loop(ws, connection))
@@ -113,8 +128,50 @@ async def _receive_loop(ws: WebSocket, container: Container, connection: Connect
             await _subscribe(ws, container, connection, message)
         elif op == "unsubscribe":
             connection.topics.difference_update(str(t) for t in message.get("topics") or [])
+        elif isinstance(op, str) and container.hub.command(op) is not None:
+            # In order, one at a time: an agent's messages are stored in the order sent.
+            await ws.send_json(
+                await run_in_threadpool(_command, container, connection, ws, message)
+            )
         else:
             await ws.send_json({"op": "error", "code": "unknown_op"})
+
+
+def _command(
+    container: Container, connection: Connection, ws: WebSocket, message: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one command; the reply carries the client's ``ref``: ``{"op": "result", "ref",
+    "data"}`` or ``{"op": "error", "ref", "code", "problem"}`` (translated problem details).
+
+    The socket's credential is checked again in the command's own transaction, so a session
+    that ended or a user who was deactivated or lost the permission cannot act through a
+    socket opened before."""
+    op = str(message["op"])
+    ref = message.get("ref")
+    found = container.hub.command(op)
+    assert found is not None
+    permission, command = found
+    try:
+        with container.db.sessions() as session:
+            principal = _principal(session, container, connection.credential)
+            if principal.tenant_id != connection.principal.tenant_id:
+                raise AuthenticationError("not_authenticated")
+            if not principal.can(permission):
+                raise PermissionDeniedError(permission=permission)
+            return {"op": "result", "ref": ref, "data": command(session, principal, message)}
+    except ValidationError as exc:
+        problem = problem_body("validation_failed", 422, _locale(ws), errors=field_errors(exc))
+    except DomainError as exc:
+        problem = problem_body(
+            exc.code, exc.status, _locale(ws), params=dict(exc.params), errors=exc.errors
+        )
+    return {"op": "error", "ref": ref, "code": problem["code"], "problem": problem}
+
+
+def _locale(ws: WebSocket) -> str:
+    return negotiate(
+        ws.query_params.get("lang"), ws.cookies.get("kefu_lang"), ws.headers.get("accept-language")
+    )
 
 
 async def _subscribe(

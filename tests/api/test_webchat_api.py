@@ -470,3 +470,53 @@ def test_retried_and_late_sends_are_stored_once_or_refused(app, container) -> No
     texts = [m["body"] for m in items if m["kind"] == "text"]
     assert texts == ["你好", "同一条", "收到"]
     assert [m["seq"] for m in items] == list(range(1, len(items) + 1))
+
+
+def test_an_agent_replies_over_the_staff_socket_with_the_rules_of_rest(app, container) -> None:
+    """``chat.send`` on /api/v1/ws: stored once per client id, in order, seen by the customer;
+    someone else's chat, a bad text, a missing permission or an ended session get a translated
+    problem with the client's ref, and nothing is written."""
+    world, _admin, agent, agent_id, key = chat_center(app, container, callback=False)
+    cust, _ = customer(app, key, name="套接字", message="你好")
+    ready(agent)
+    contact_id = offered_contact(agent)
+    assert agent.post(f"/api/v1/routing/me/offers/{contact_id}/accept").status_code == 204
+    chat_id = agent.get(f"/api/v1/webchat/contacts/{contact_id}").json()["conversation"]["id"]
+
+    def send(ws, ref: str, **fields) -> dict:
+        ws.send_json({"op": "chat.send", "ref": ref, **fields})
+        return ws.receive_json()
+
+    with agent.websocket_connect("/api/v1/ws", headers={"Accept-Language": "zh-CN"}) as ws:
+        first = send(ws, "1", conversation_id=chat_id, text="您好，请讲", client_id="s1")
+        assert first["op"] == "result" and first["ref"] == "1"
+        assert (first["data"]["seq"], first["data"]["sender"]) == (4, "agent")
+        again = send(ws, "2", conversation_id=chat_id, text="您好，请讲", client_id="s1")
+        assert again["data"]["seq"] == 4  # a retried client id is the same message
+        second = send(ws, "3", conversation_id=chat_id, text="<b>稍等</b>", client_id="s2")
+        assert second["data"]["seq"] == 5
+        too_long = send(ws, "4", conversation_id=chat_id, text="长" * 4001, client_id="s3")
+        assert (too_long["op"], too_long["ref"], too_long["code"]) == (
+            "error",
+            "4",
+            "validation_failed",
+        )
+        assert too_long["problem"]["errors"][0]["field"] == "text"
+        missing = send(ws, "5", conversation_id=10**9, text="x", client_id="s4")
+        assert (missing["code"], missing["problem"]["status"]) == ("not_found", 404)
+        assert missing["problem"]["title"] != "not found"  # translated, not the bare code
+    other = _second_agent(app, container, world)
+    with other.websocket_connect("/api/v1/ws") as ws:
+        hijack = send(ws, "h", conversation_id=chat_id, text="hijack", client_id="h1")
+        assert (hijack["code"], hijack["problem"]["status"]) == ("not_your_conversation", 403)
+    leader = login(app, world.username(Role.TEAM_LEADER))
+    with leader.websocket_connect("/api/v1/ws") as ws:
+        # silent view may read, never write
+        assert send(ws, "l", conversation_id=chat_id, text="x", client_id="l1")["op"] == "error"
+    with agent.websocket_connect("/api/v1/ws") as ws:
+        assert agent.post("/api/v1/auth/logout").status_code == 204
+        ended = send(ws, "6", conversation_id=chat_id, text="登出后", client_id="s5")
+        assert (ended["code"], ended["problem"]["status"]) == ("not_authenticated", 401)
+    items = cust.get("/api/v1/webchat/conversation/messages").json()["items"]
+    texts = [(m["sender"], m["body"]) for m in items if m["kind"] == "text"]
+    assert texts == [("customer", "你好"), ("agent", "您好，请讲"), ("agent", "<b>稍等</b>")]

@@ -342,10 +342,16 @@ def may_read(container: Any, principal: Principal, conversation: ChatConversatio
 
 
 def _readable(ctx: Ctx, conversation_id: int) -> ChatConversation:
-    conversation = ctx.session.get(ChatConversation, conversation_id)
-    if conversation is None or conversation.tenant_id != ctx.scope.tenant_id:
+    return _readable_by(ctx.container, ctx.session, ctx.scope.principal, conversation_id)
+
+
+def _readable_by(
+    container: Container, session: Session, principal: Principal, conversation_id: int
+) -> ChatConversation:
+    conversation = session.get(ChatConversation, conversation_id)
+    if conversation is None or conversation.tenant_id != principal.tenant_id:
         raise NotFoundError(entity="conversation", id=conversation_id)
-    if not may_read(ctx.container, ctx.scope.principal, conversation):
+    if not may_read(container, principal, conversation):
         raise DomainError("not_your_conversation", status=403)
     return conversation
 
@@ -449,12 +455,23 @@ def conversation_messages(
 def agent_message(
     conversation_id: int, body: MessageIn, ctx: Ctx = Depends(require("desktop.use"))
 ) -> Response:
-    principal = ctx.scope.principal
+    message = _agent_text(ctx.container, ctx.session, ctx.scope.principal, conversation_id, body)
+    return JSONResponse(message, status_code=201)  # plain JSON already: no re-validation
+
+
+def _agent_text(
+    container: Container,
+    session: Session,
+    principal: Principal,
+    conversation_id: int,
+    body: MessageIn,
+) -> dict[str, Any]:
+    """An agent's text, by REST or over the staff websocket (``chat.send``)."""
     # The common case in three statements: the numbering UPDATE itself checks that this is
     # the agent's active conversation in their tenant (nothing is written otherwise).
     message = services.post_text(
-        ctx.session,
-        ctx.container.clock,
+        session,
+        container.clock,
         conversation_id,
         text=body.text,
         client_id=body.client_id,
@@ -462,16 +479,11 @@ def agent_message(
         tenant_id=principal.tenant_id,
     )
     if message is None:  # not found, not theirs, closed, a bad text: the full path says which
-        conversation = _readable(ctx, conversation_id)
+        conversation = _readable_by(container, session, principal, conversation_id)
         message = services.agent_send(
-            ctx.session,
-            ctx.container.clock,
-            conversation,
-            principal.user_id,
-            body.text,
-            body.client_id,
+            session, container.clock, conversation, principal.user_id, body.text, body.client_id
         )
-    return JSONResponse(message, status_code=201)  # plain JSON already: no re-validation
+    return message
 
 
 @router.post("/conversations/{conversation_id}/end", status_code=204, summary="Agent: end the chat")
@@ -688,3 +700,18 @@ def install(container: Container) -> None:
         return {}
 
     container.hub.register_snapshot("webchat.agent.", None, no_snapshot, authorize=own_chats)
+
+    def send_text(
+        session: Session, principal: Principal, message: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``{"op": "chat.send", "ref", "conversation_id", "text", "client_id"}`` on the staff
+        socket: the desk's replies without an HTTP request each (same rules as the REST POST)."""
+        conversation_id = message.get("conversation_id")
+        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+            raise NotFoundError(entity="conversation", id=str(conversation_id))
+        body = MessageIn.model_validate(
+            {"text": message.get("text"), "client_id": message.get("client_id") or ""}
+        )
+        return _agent_text(container, session, principal, conversation_id, body)
+
+    container.hub.register_command("chat.send", "desktop.use", send_text)

@@ -33,6 +33,46 @@
     return data;
   }
 
+  // Commands sent over the staff websocket, waiting for their reply (by ref).
+  const calls = new Map();
+
+  // One command on the open socket: resolves with its data, rejects with the problem
+  // (err.problem) or, when the socket is not open or does not answer, with err.transport.
+  function socketCall(ws, op, payload, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      if (!ws || ws.readyState !== WebSocket.OPEN) {
+        const err = new Error("offline");
+        err.transport = true;
+        reject(err);
+        return;
+      }
+      const ref = clientId();
+      const timer = setTimeout(() => {
+        calls.delete(ref);
+        const err = new Error("timeout");
+        err.transport = true;
+        reject(err);
+      }, timeoutMs || 5000);
+      calls.set(ref, { resolve, reject, timer });
+      ws.send(JSON.stringify(Object.assign({ op, ref }, payload)));
+    });
+  }
+
+  function settleCall(msg) {
+    const call = calls.get(msg.ref);
+    if (!call) return false;
+    calls.delete(msg.ref);
+    clearTimeout(call.timer);
+    if (msg.op === "result") call.resolve(msg.data);
+    else {
+      const p = msg.problem || {};
+      const err = new Error((p.title || msg.code) + (p.detail ? "\n" + p.detail : ""));
+      err.problem = p;
+      call.reject(err);
+    }
+    return true;
+  }
+
   window.deskApp = function () {
     return {
       s: {},
@@ -235,7 +275,15 @@
         const id = clientId();
         c.draft = "";
         try {
-          const m = await api("POST", `/api/v1/webchat/conversations/${c.chat.id}/messages`, { text, client_id: id });
+          let m;
+          try {
+            // Over the open socket (no HTTP request per message); if it is down or silent,
+            // by REST with the same client_id: the server stores the text once either way.
+            m = await socketCall(this.ws, "chat.send", { conversation_id: c.chat.id, text, client_id: id });
+          } catch (e) {
+            if (!e.transport) throw e;
+            m = await api("POST", `/api/v1/webchat/conversations/${c.chat.id}/messages`, { text, client_id: id });
+          }
           this.place(c, m);
           this.$nextTick(() => this.scrollDown());
         } catch (e) {
@@ -388,6 +436,7 @@
         ws.onmessage = (ev) => {
           const msg = JSON.parse(ev.data);
           if (msg.op === "ping") { ws.send(JSON.stringify({ op: "pong" })); return; }
+          if ((msg.op === "result" || msg.op === "error") && msg.ref && settleCall(msg)) return;
           if (msg.op !== "event") return;
           const event = msg.event;
           if (event.type === "webchat.message") this.onChatMessage(event.data);
@@ -395,6 +444,13 @@
         };
         ws.onclose = () => {
           this.online = false;
+          for (const [ref, call] of calls) {  // unanswered: the sender retries by REST
+            calls.delete(ref);
+            clearTimeout(call.timer);
+            const err = new Error("offline");
+            err.transport = true;
+            call.reject(err);
+          }
           setTimeout(() => this.connect(), 1500);
         };
       },
