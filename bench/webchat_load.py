@@ -6,7 +6,8 @@ chats each: 300 at a time, the other customers wait their turn). Then, all in th
 (asyncio + uvloop):
 
 - 100 agents sign in, go ready, open the staff websocket (/api/v1/ws), accept every offer,
-  subscribe to the chat's topic and answer each customer message with a REST reply;
+  subscribe to the chat's topic and answer each customer message over that socket
+  (``chat.send``, as the desk does; ``--rest-replies``: a REST POST each);
 - 500 customers start a chat over the public API (ramped over --ramp seconds), open the
   customer websocket (/api/v1/webchat/ws), and once an agent joins send --messages texts over
   the socket, one every --think seconds (each waits for the agent's answer), then end the chat
@@ -28,6 +29,7 @@ delivered: a cost per message that does not depend on how busy the machine is.
 Target: none lost or duplicated, p99 under 200 ms. Usage:
   .venv/bin/python bench/webchat_load.py [--customers 500] [--agents 100] [--messages 6]
                                           [--think 3] [--ramp 60] [--sqlite]
+                                          [--rest-replies]
                                           [--py-spy /tmp/profile.svg]
 """
 
@@ -209,10 +211,16 @@ class SeqCheck:
 
 
 async def agent(
-    n: int, base: str, ledger: Ledger, ready: asyncio.Event, stop: asyncio.Event
+    n: int,
+    base: str,
+    ledger: Ledger,
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+    rest_replies: bool = False,
 ) -> None:
     """Like the desk page: staff socket, accept offers, per-chat in-order gate (a gap is
-    fetched over REST), answer every customer text."""
+    fetched over REST), answer every customer text — as ``chat.send`` on the staff socket,
+    like the desk (or by REST with ``rest_replies``)."""
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=KEEPALIVE) as http:
         login = await http.post(
             "/api/v1/auth/login", json={"username": f"agent{n}", "password": PASSWORD}
@@ -227,6 +235,8 @@ async def agent(
         last: dict[int, int] = {}
         held: dict[int, dict[int, dict[str, Any]]] = {}
         pending: set[asyncio.Task[None]] = set()
+        calls: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        socket: list[Any] = []  # the open staff socket, once connected
         ws_url = base.replace("http", "ws") + "/api/v1/ws"
 
         async def counted(coro: Any) -> None:
@@ -244,12 +254,22 @@ async def agent(
             ledger.arrive(message["body"], message["at"])
             key = "a" + message["body"].split("|", 1)[0][1:]
             text = ledger.send(key)
-            response = await http.post(
-                f"/api/v1/webchat/conversations/{conversation}/messages",
-                json={"text": text, "client_id": key.replace(":", "_")},
-            )
-            if response.status_code != 201:
-                ledger.errors.append(f"agent send {response.status_code} {response.text[:80]}")
+            client_id = key.replace(":", "_")
+            if rest_replies:
+                response = await http.post(
+                    f"/api/v1/webchat/conversations/{conversation}/messages",
+                    json={"text": text, "client_id": client_id},
+                )
+                if response.status_code != 201:
+                    ledger.errors.append(f"agent send {response.status_code} {response.text[:80]}")
+                return
+            done = asyncio.get_running_loop().create_future()
+            calls[client_id] = done
+            command = {"conversation_id": conversation, "text": text, "client_id": client_id}
+            await socket[0].send(json.dumps({"op": "chat.send", "ref": client_id, **command}))
+            answer = await asyncio.wait_for(done, timeout=60)
+            if answer["op"] != "result":
+                ledger.errors.append(f"agent send {answer.get('code')}")
 
         def place(conversation: int, message: dict[str, Any]) -> None:
             box = held.setdefault(conversation, {})
@@ -285,6 +305,7 @@ async def agent(
         async with websockets.connect(
             ws_url, additional_headers={"Cookie": cookie}, max_size=None, open_timeout=120
         ) as ws:
+            socket.append(ws)
             topics = [f"routing.agent.{user_id}", f"webchat.agent.{user_id}"]
             await ws.send(json.dumps({"op": "subscribe", "topics": topics}))
             state = await http.put("/api/v1/routing/me/state", json={"presence": "ready"})
@@ -299,6 +320,8 @@ async def agent(
                 op = msg.get("op")
                 if op == "ping":
                     await ws.send(json.dumps({"op": "pong"}))
+                elif op in ("result", "error") and msg.get("ref") in calls:
+                    calls.pop(msg["ref"]).set_result(msg)
                 elif op == "event":
                     event = msg["event"]
                     data = event["data"]
@@ -403,7 +426,7 @@ async def run(args: argparse.Namespace, base: str) -> Ledger:
         await asyncio.sleep(5.0 * n / max(1, args.agents))  # a shift signs in over 5 s
         for attempt in range(3):  # like a person, sign in again after a failure
             try:
-                await agent(n, base, ledger, readies[n], stop)
+                await agent(n, base, ledger, readies[n], stop, args.rest_replies)
                 return
             except Exception as exc:  # counted, never hidden: errors are in the final line
                 ledger.errors.append(f"agent {n} attempt {attempt}: {type(exc).__name__}")
@@ -434,6 +457,11 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument(
+        "--rest-replies",
+        action="store_true",
+        help="agents reply by REST POST instead of chat.send on the staff socket",
+    )
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database to use")
     parser.add_argument(
         "--py-spy", default="", help="profile the server into this file (.svg, else raw stacks)"

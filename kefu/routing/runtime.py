@@ -34,7 +34,7 @@ from kefu.routing.engine import RoutingEngine
 from kefu.routing.errors import RoutingError
 from kefu.routing.events import RoutingEvent
 from kefu.routing.live import LiveCounters
-from kefu.routing.projection import fold_contact_event
+from kefu.routing.projection import fold_contact_event, preload_contacts
 from kefu.routing.tables import RoutingCommandRecord
 
 __all__ = ["RoutingRuntime", "StepClock", "tenant_of"]
@@ -93,6 +93,9 @@ class RoutingRuntime:
         self.state_since: dict[str, datetime] = {}
         # Called in the writing transaction for every public event (channels fold their state).
         self.listeners: list[Callable[[Session, dict[str, Any], int | None], None]] = []
+        # Called once per command before its events are folded, with all of them: a listener
+        # loads the rows it will need in one query instead of one per event.
+        self.preloaders: list[Callable[[Session, list[dict[str, Any]]], None]] = []
         self._dirty_tenants: set[int] = set()
         self._last_stats = 0.0
         self.replayed = 0
@@ -324,11 +327,17 @@ class RoutingRuntime:
         return None
 
     def _record(self, session: Session, events: list[RoutingEvent]) -> None:
-        for event in events:
+        datas = [public_event_data(event) for event in events]
+        # One read for the contacts (and whatever the listeners need) of all these events:
+        # afterwards the per-event folds find their rows in the session, without a query (and
+        # the flush that would come before each query) per event.
+        contacts = preload_contacts(session, datas)
+        for preload in self.preloaders:
+            preload(session, datas)
+        for event, data in zip(events, datas, strict=True):
             tenant_id = self.event_tenant(event)
-            data = public_event_data(event)
             record_event(session, Event(event.type, topic_for(data), tenant_id, event.at, data))
-            fold_contact_event(session, data, tenant_id)
+            fold_contact_event(session, data, tenant_id, contacts)
             for listener in self.listeners:
                 listener(session, data, tenant_id)
             if tenant_id is not None:

@@ -476,7 +476,7 @@ def test_an_agent_replies_over_the_staff_socket_with_the_rules_of_rest(app, cont
     """``chat.send`` on /api/v1/ws: stored once per client id, in order, seen by the customer;
     someone else's chat, a bad text, a missing permission or an ended session get a translated
     problem with the client's ref, and nothing is written."""
-    world, _admin, agent, agent_id, key = chat_center(app, container, callback=False)
+    world, _admin, agent, _agent_id, key = chat_center(app, container, callback=False)
     cust, _ = customer(app, key, name="套接字", message="你好")
     ready(agent)
     contact_id = offered_contact(agent)
@@ -520,3 +520,39 @@ def test_an_agent_replies_over_the_staff_socket_with_the_rules_of_rest(app, cont
     items = cust.get("/api/v1/webchat/conversation/messages").json()["items"]
     texts = [(m["sender"], m["body"]) for m in items if m["kind"] == "text"]
     assert texts == [("customer", "你好"), ("agent", "您好，请讲"), ("agent", "<b>稍等</b>")]
+
+
+def test_routing_events_and_the_chat_lines_they_cause_are_logged_in_causal_order(
+    app, container
+) -> None:
+    """The routing worker folds a command's events with one read of their rows; the event log
+    must still hold each routing event before the chat line it causes (replay and resume
+    follow the log's ids), and the read models must follow every event."""
+    from sqlalchemy import select
+
+    from kefu.channels.webchat.tables import ChatConversation
+    from kefu.db.eventlog import EventRecord
+    from kefu.routing.tables import RoutingContact
+
+    _world, _admin, agent, _agent_id, key = chat_center(app, container, callback=False)
+    cust, _ = customer(app, key, name="顺序", message="你好")
+    ready(agent)
+    contact_id = offered_contact(agent)
+    assert agent.post(f"/api/v1/routing/me/offers/{contact_id}/accept").status_code == 204
+    assert cust.post("/api/v1/webchat/conversation/end").status_code == 204
+    with container.db.sessions() as session:
+        chat = session.scalar(
+            select(ChatConversation).where(ChatConversation.contact_id == contact_id)
+        )
+        contact = session.get(RoutingContact, contact_id)
+        assert chat is not None and contact is not None
+        assert chat.status == "ended" and contact.status in ("wrap_up", "closed")
+        assert contact.answered_at is not None and contact.agent_id is not None
+        log = session.scalars(select(EventRecord).order_by(EventRecord.id)).all()
+    order = [
+        (e.type if e.type != "webchat.message" else e.data["kind"])
+        for e in log
+        if e.data.get("contact_id") == contact_id or e.data.get("conversation_id") == chat.id
+    ]
+    assert order.index("contact_answered") < order.index("agent_joined")
+    assert order.index("contact_completed") < order.index("ended")

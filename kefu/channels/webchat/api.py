@@ -667,6 +667,7 @@ async def customer_socket(ws: WebSocket) -> None:
 
 def install(container: Container) -> None:
     """Fold routing events into chats; let agents subscribe to the chats they may read."""
+    container.routing.preloaders.append(services.preload_conversations)
     container.routing.listeners.append(services.on_routing_event)
     fanout_for(container.bus)
 
