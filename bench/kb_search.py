@@ -3,6 +3,7 @@
     .venv/bin/python bench/kb_search.py                      # UnionPay up745, test split
     .venv/bin/python bench/kb_search.py --docs 50000         # + ATEC distractors up to 50,000
     .venv/bin/python bench/kb_search.py --embedder none      # keyword ranking only
+    .venv/bin/python bench/kb_search.py --second none        # e5 alone, without the second model
 
 Articles are created with ``kefu.knowledge.services.create_article`` (published) in a
 throwaway SQLite database and searched with ``kefu.knowledge.services.search`` — the code path
@@ -72,6 +73,11 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "dev", "all"), default="test")
     parser.add_argument("--queries", type=int, default=0, help="at most this many queries")
     parser.add_argument("--embedder", default=os.environ.get("KEFU_KNOWLEDGE_EMBEDDER", "e5"))
+    parser.add_argument(
+        "--second",
+        default=os.environ.get("KEFU_KNOWLEDGE_SECOND_EMBEDDER", "use"),
+        help="the ensemble's second model (use, none)",
+    )
     parser.add_argument("--cache", default="/tmp/kefu-kb-bench", help="vector cache folder")
     parser.add_argument("--cpu", type=int, default=0, help="pin the query phase to this core")
     parser.add_argument(
@@ -88,6 +94,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ["KEFU_KNOWLEDGE_EMBEDDER"] = args.embedder
+    os.environ["KEFU_KNOWLEDGE_SECOND_EMBEDDER"] = args.second
 
     from sqlalchemy import insert, select
 
@@ -175,7 +182,7 @@ def main() -> None:
     started = time.perf_counter()
     with db.sessions() as session:
         index = tenant_index(session, tenant_id)
-        encoded = getattr(index.embedder, "encoded", 0)
+        encoded = getattr(index.embedder, "encoded", 0) + getattr(index.second, "encoded", 0)
     index_s = time.perf_counter() - started
     if args.query_tokens is not None:
         index.config = replace(index.config, query_max_tokens=args.query_tokens)
@@ -234,6 +241,7 @@ def main() -> None:
         "docs": len(faqs) + len(distractors),
         "entries": index.entries,
         "embedder": args.embedder,
+        "second_embedder": getattr(index.second, "name", "none"),
         "query_max_tokens": index.config.query_max_tokens,
         "recall_at_1": round(sum(1 for r in ranks if r == 0) / n, 4),
         "recall_at_5": round(sum(1 for r in ranks if r is not None and r < 5) / n, 4),

