@@ -23,6 +23,7 @@ from kefu.config import Settings
 from kefu.core.clock import Clock, SystemClock
 from kefu.core.events import EventBus, InProcessBus
 from kefu.db.eventlog import EventRecord, install_outbox
+from kefu.db.group import GroupWriter
 from kefu.db.session import Database
 from kefu.realtime.hub import Hub
 from kefu.routing.runtime import RoutingRuntime
@@ -48,12 +49,15 @@ class Container:
     secret_key: str
     routing: RoutingRuntime
     routing_service: RoutingService
+    # Small hot writes (chat texts) share transactions: one commit per burst (kefu.db.group).
+    writer: GroupWriter
 
     @staticmethod
     def last_event_id(session: Session) -> int:
         return int(session.scalar(select(func.max(EventRecord.id))) or 0)
 
     def close(self) -> None:
+        self.writer.stop()
         self.routing.stop()
         if self.routing.db is not self.db:
             self.routing.db.dispose()
@@ -100,7 +104,15 @@ def build_container(
     install_audit(routing_db.sessions)
     runtime = RoutingRuntime(routing_db, clock, bus, settings.timezone)
     container = Container(
-        settings, db, clock, bus, hub, _secret_key(settings), runtime, RoutingService(runtime)
+        settings,
+        db,
+        clock,
+        bus,
+        hub,
+        _secret_key(settings),
+        runtime,
+        RoutingService(runtime),
+        GroupWriter(db, name="chat-writer"),
     )
     _register_snapshots(container)
     from kefu.channels.webchat.api import install as install_webchat

@@ -13,13 +13,24 @@ from sqlalchemy.orm import Session
 from kefu.core.events import Event
 from kefu.tenancy import Principal
 
-__all__ = ["Connection", "Hub", "SnapshotProvider", "SocketCommand", "topic_matches"]
+__all__ = [
+    "Connection",
+    "Hub",
+    "SnapshotProvider",
+    "SocketCommand",
+    "SocketStage",
+    "topic_matches",
+]
 
 SnapshotProvider = Callable[[Session, Principal, str], dict[str, Any]]
 # A command sent over the staff websocket: (session, principal, message) -> reply data. It runs
 # on a worker thread with a fresh session whose principal was re-checked in that session, and
 # commits its own writes.
 SocketCommand = Callable[[Session, Principal, dict[str, Any]], dict[str, Any]]
+# Optional fast path of a command, run in a transaction shared with other writes (group
+# commit): it must not commit, and returns None (having written nothing) when the command
+# must run alone.
+SocketStage = Callable[[Session, Principal, dict[str, Any]], dict[str, Any] | None]
 Authorizer = Callable[[Principal, str], bool]
 QUEUE_LIMIT = 10_000
 
@@ -73,7 +84,7 @@ class Hub:
         self._connections: set[Connection] = set()
         self._lock = threading.Lock()
         self._providers: dict[str, tuple[Authorizer, SnapshotProvider]] = {}
-        self._commands: dict[str, tuple[str, SocketCommand]] = {}
+        self._commands: dict[str, tuple[str, SocketCommand, SocketStage | None]] = {}
 
     def register_snapshot(
         self,
@@ -100,11 +111,17 @@ class Hub:
         found = self._match(topic)
         return found is not None and found[0](principal, topic)
 
-    def register_command(self, op: str, permission: str, command: SocketCommand) -> None:
+    def register_command(
+        self,
+        op: str,
+        permission: str,
+        command: SocketCommand,
+        stage: SocketStage | None = None,
+    ) -> None:
         """Let a signed-in client holding ``permission`` send ``{"op": op, "ref", ...}``."""
-        self._commands[op] = (permission, command)
+        self._commands[op] = (permission, command, stage)
 
-    def command(self, op: str) -> tuple[str, SocketCommand] | None:
+    def command(self, op: str) -> tuple[str, SocketCommand, SocketStage | None] | None:
         return self._commands.get(op)
 
     def snapshot(self, session: Session, principal: Principal, topic: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -130,14 +131,12 @@ async def _receive_loop(ws: WebSocket, container: Container, connection: Connect
             connection.topics.difference_update(str(t) for t in message.get("topics") or [])
         elif isinstance(op, str) and container.hub.command(op) is not None:
             # In order, one at a time: an agent's messages are stored in the order sent.
-            await ws.send_json(
-                await run_in_threadpool(_command, container, connection, ws, message)
-            )
+            await ws.send_json(await _command(container, connection, ws, message))
         else:
             await ws.send_json({"op": "error", "code": "unknown_op"})
 
 
-def _command(
+async def _command(
     container: Container, connection: Connection, ws: WebSocket, message: dict[str, Any]
 ) -> dict[str, Any]:
     """Run one command; the reply carries the client's ``ref``: ``{"op": "result", "ref",
@@ -145,20 +144,38 @@ def _command(
 
     The socket's credential is checked again in the command's own transaction, so a session
     that ended or a user who was deactivated or lost the permission cannot act through a
-    socket opened before."""
-    op = str(message["op"])
+    socket opened before. A command with a ``stage`` first tries it in a shared transaction
+    (``container.writer``, group commit); if that says None (not the simple case) or clashes,
+    the command runs alone."""
     ref = message.get("ref")
-    found = container.hub.command(op)
+    found = container.hub.command(str(message["op"]))
     assert found is not None
-    permission, command = found
-    try:
+    permission, command, stage = found
+
+    def checked(session: Session) -> Principal:
+        principal = _principal(session, container, connection.credential)
+        if principal.tenant_id != connection.principal.tenant_id:
+            raise AuthenticationError("not_authenticated")
+        if not principal.can(permission):
+            raise PermissionDeniedError(permission=permission)
+        return principal
+
+    def alone() -> dict[str, Any]:
         with container.db.sessions() as session:
-            principal = _principal(session, container, connection.credential)
-            if principal.tenant_id != connection.principal.tenant_id:
-                raise AuthenticationError("not_authenticated")
-            if not principal.can(permission):
-                raise PermissionDeniedError(permission=permission)
-            return {"op": "result", "ref": ref, "data": command(session, principal, message)}
+            return command(session, checked(session), message)
+
+    def staged(session: Session) -> dict[str, Any] | None:
+        assert stage is not None
+        return stage(session, checked(session), message)
+
+    try:
+        data = None
+        if stage is not None:
+            with contextlib.suppress(IntegrityError):  # e.g. a retried client id: alone
+                data = await container.writer.run(staged)
+        if data is None:
+            data = await run_in_threadpool(alone)
+        return {"op": "result", "ref": ref, "data": data}
     except ValidationError as exc:
         problem = problem_body("validation_failed", 422, _locale(ws), errors=field_errors(exc))
     except DomainError as exc:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
@@ -533,7 +534,31 @@ def _messages_between(
         return [(r.seq, services.message_dict(r, for_customer=True)) for r in rows]
 
 
-def _socket_send(container: Container, conversation_id: int, text: str, client_id: str) -> int:
+async def _socket_send(
+    container: Container, conversation_id: int, text: str, client_id: str
+) -> int:
+    """A customer's text from the socket: with other texts in one transaction (group commit),
+    unless it is not the simple case (closed chat, a text that breaks a rule, a retried client
+    id): then alone, by the full path, which answers it or says why not."""
+    clock = container.clock
+
+    def stage(session: Session) -> dict[str, Any] | None:
+        return services.stage_text(session, clock, conversation_id, text=text, client_id=client_id)
+
+    try:
+        message = await container.writer.run(stage)
+    except IntegrityError:
+        message = None
+    if message is None:
+        message = await run_in_threadpool(
+            _socket_send_alone, container, conversation_id, text, client_id
+        )
+    return int(message["seq"])
+
+
+def _socket_send_alone(
+    container: Container, conversation_id: int, text: str, client_id: str
+) -> dict[str, Any]:
     with container.db.sessions() as session:
         clock = container.clock
         message = services.post_text(
@@ -543,7 +568,7 @@ def _socket_send(container: Container, conversation_id: int, text: str, client_i
             conversation = session.get(ChatConversation, conversation_id)
             assert conversation is not None
             message = services.customer_send(session, clock, conversation, text, client_id)
-        return int(message["seq"])
+        return message
 
 
 def _positions(container: Container, contact_ids: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -639,12 +664,8 @@ async def customer_socket(ws: WebSocket) -> None:
             elif op == "send":
                 client_id = str(raw.get("client_id") or "")[:64]
                 try:
-                    seq = await run_in_threadpool(
-                        _socket_send,
-                        container,
-                        conversation_id,
-                        str(raw.get("text") or ""),
-                        client_id,
+                    seq = await _socket_send(
+                        container, conversation_id, str(raw.get("text") or ""), client_id
                     )
                 except DomainError as exc:
                     await send({"op": "error", "code": exc.code, "client_id": client_id})
@@ -702,17 +723,36 @@ def install(container: Container) -> None:
 
     container.hub.register_snapshot("webchat.agent.", None, no_snapshot, authorize=own_chats)
 
-    def send_text(
-        session: Session, principal: Principal, message: dict[str, Any]
-    ) -> dict[str, Any]:
-        """``{"op": "chat.send", "ref", "conversation_id", "text", "client_id"}`` on the staff
-        socket: the desk's replies without an HTTP request each (same rules as the REST POST)."""
+    def parse(message: dict[str, Any]) -> tuple[int, MessageIn]:
         conversation_id = message.get("conversation_id")
         if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
             raise NotFoundError(entity="conversation", id=str(conversation_id))
         body = MessageIn.model_validate(
             {"text": message.get("text"), "client_id": message.get("client_id") or ""}
         )
+        return conversation_id, body
+
+    def send_text(
+        session: Session, principal: Principal, message: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``{"op": "chat.send", "ref", "conversation_id", "text", "client_id"}`` on the staff
+        socket: the desk's replies without an HTTP request each (same rules as the REST POST)."""
+        conversation_id, body = parse(message)
         return _agent_text(container, session, principal, conversation_id, body)
 
-    container.hub.register_command("chat.send", "desktop.use", send_text)
+    def stage_text(
+        session: Session, principal: Principal, message: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The common case, in a transaction shared with other texts (group commit)."""
+        conversation_id, body = parse(message)
+        return services.stage_text(
+            session,
+            container.clock,
+            conversation_id,
+            text=body.text,
+            client_id=body.client_id,
+            agent_id=principal.user_id,
+            tenant_id=principal.tenant_id,
+        )
+
+    container.hub.register_command("chat.send", "desktop.use", send_text, stage_text)

@@ -71,6 +71,7 @@ __all__ = [
     "post_text",
     "rate",
     "rule_error",
+    "stage_text",
     "start_conversation",
     "store_upload",
     "system_scope",
@@ -277,14 +278,54 @@ def post_text(
     agent_id: int | None = None,
     tenant_id: int | None = None,
 ) -> dict[str, Any] | None:
-    """The common case of a text message, in one transaction of three statements: number it
-    (an ``UPDATE … RETURNING`` that also checks the conversation takes it), store it, store its
-    event; then commit. From the customer when ``agent_id`` is None (the conversation must be
-    open), else from that agent (their active conversation, in ``tenant_id``).
+    """The common case of a text message, in one transaction of three statements (see
+    ``stage_text``); then commit.
 
     Returns None, having written nothing, when it is not that simple (the text breaks a rule,
     the conversation is closed or not this agent's): the caller then takes the full path,
     which reads the conversation and says why.
+    """
+    try:
+        message = stage_text(
+            session,
+            clock,
+            conversation_id,
+            text=text,
+            client_id=client_id,
+            agent_id=agent_id,
+            tenant_id=tenant_id,
+        )
+        if message is None:
+            session.rollback()
+            return None
+        session.commit()
+    except IntegrityError:  # a retried client_id: the first message is the answer
+        session.rollback()
+        found = _existing(session, conversation_id, client_id or "")
+        if found is None:
+            raise
+        return found
+    return message
+
+
+def stage_text(
+    session: Session,
+    clock: Clock,
+    conversation_id: int,
+    *,
+    text: str,
+    client_id: str,
+    agent_id: int | None = None,
+    tenant_id: int | None = None,
+) -> dict[str, Any] | None:
+    """Write a text in the caller's transaction (no commit) with three statements: number it
+    (an ``UPDATE … RETURNING`` that also checks the conversation takes it), store it, store its
+    event. From the customer when ``agent_id`` is None (the conversation must be open), else
+    from that agent (their active conversation, in ``tenant_id``).
+
+    Returns None, having written nothing, when it is not that simple (see ``post_text``). A
+    retried ``client_id`` raises IntegrityError: ``post_text`` answers it with the first
+    message.
     """
     try:
         body = clean_text(text)
@@ -306,33 +347,23 @@ def post_text(
         )
     ).first()
     if numbered is None:
-        session.rollback()
         return None
     seq, owner, serving = numbered
     topic = _topic(conversation_id, serving)
-    try:
-        message = _store(
-            session,
-            int(owner),
-            conversation_id,
-            topic,
-            int(seq),
-            clock.now(),
-            sender="customer" if agent_id is None else "agent",
-            kind="text",
-            body=body,
-            data=None,
-            agent_id=agent_id,
-            client_id=client_id or None,
-        )
-        session.commit()
-    except IntegrityError:  # a retried client_id: the first message is the answer
-        session.rollback()
-        found = _existing(session, conversation_id, client_id or "")
-        if found is None:
-            raise
-        return found
-    return message
+    return _store(
+        session,
+        int(owner),
+        conversation_id,
+        topic,
+        int(seq),
+        clock.now(),
+        sender="customer" if agent_id is None else "agent",
+        kind="text",
+        body=body,
+        data=None,
+        agent_id=agent_id,
+        client_id=client_id or None,
+    )
 
 
 def _set_status(session: Session, conversation: ChatConversation, **values: Any) -> None:
