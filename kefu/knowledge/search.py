@@ -293,6 +293,7 @@ class SearchConfig:
     w_lexical_short: float = 1.0  # queries of at most `short_query_terms` words
     short_query_terms: int = 2
     dense_body_mix: float = 1.0  # article = (best question score + mix * body score) / (1+mix)
+    dense_body_mix_questions: float = 0.5  # the same for an article with 扩展问
     # The floor and ``confidence`` read the model's raw cosines, mixed as before the fourth
     # tuning round: (best question cosine + 0.5 * body cosine) / 1.5 (docs/knowledge.md).
     floor_body_mix: float = 0.5
@@ -922,7 +923,7 @@ class SearchIndex:
         read. Best first."""
         raw, sims = self._entry_scores(qvecs, mask)
         best = self._best_per_slot(sims, positive=False)
-        mix, raw_mix = self.config.dense_body_mix, self.config.floor_body_mix
+        raw_mix = self.config.floor_body_mix
         fields = self._entry_field
         combined: dict[int, tuple[float, int, float]] = {}
         for slot_index, (_value, top_entry) in best.items():
@@ -931,14 +932,23 @@ class SearchIndex:
                 continue
             question, body, entry = _NEG, 0.0, top_entry
             raw_question, raw_body = _NEG, 0.0
+            questions = 0
             for e in slot.entries:
                 value, cosine = float(sims[e]), float(raw[e])
                 if fields[e] == 2:
                     body, raw_body = max(body, value), max(raw_body, cosine)
                 else:
+                    questions += 1
                     raw_question = max(raw_question, cosine)
                     if value > question:
                         question, entry = value, e
+            # the answer weighs more when the title is the article's only question; an answer
+            # scoring below 0 counts as 0, like a missing one (as measured, docs/knowledge.md)
+            mix = (
+                self.config.dense_body_mix_questions
+                if questions > 1
+                else self.config.dense_body_mix
+            )
             if question <= _NEG / 2:
                 question, entry, raw_question = body, top_entry, raw_body
             combined[slot_index] = (

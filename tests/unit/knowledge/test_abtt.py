@@ -263,3 +263,23 @@ def test_the_shipped_use_model_loads_offline_and_tells_paraphrases_apart() -> No
     v = model.encode(["信用卡怎么还款", "如何偿还信用卡欠款", "今天天气怎么样"], query=True)
     assert v.shape == (3, 512) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.1
+
+
+def test_the_answer_weighs_more_when_the_title_is_the_only_question() -> None:
+    """An article scores (question + mix x answer) / (1 + mix): mix 1.0 with only its title,
+    0.5 once it has 扩展问 (they carry the customers' wordings; the answer matters less)."""
+    config = _config(second_weight=0.0)
+    index = SearchIndex(Segmenter(), Skewed(), config)
+    extended = SearchDoc(id=99, title="标题九九", body="答案九九", questions=("问法九九",))
+    docs = [*_docs(30), extended]
+    index.upsert(docs)
+    qvecs = index._query_vector("别的话")
+    _raw, scores = index._entry_scores(qvecs)
+    dense = index._dense(qvecs, index._alive.view())
+    for doc_id, mix in ((2, 1.0), (99, 0.5)):
+        slot = index._slots[doc_id]
+        fields = [index._entry_field[e] for e in slot.entries]
+        question = max(scores[e] for e, f in zip(slot.entries, fields, strict=True) if f != 2)
+        # an answer scoring below 0 counts as 0, like a missing one
+        body = max(0.0, *(scores[e] for e, f in zip(slot.entries, fields, strict=True) if f == 2))
+        assert dense[slot.index][0] == pytest.approx((question + mix * body) / (1 + mix))
