@@ -96,12 +96,14 @@ class RoutingMachine(RuleBasedStateMachine):
         self.shadow: dict[str, Shadow] = {}
         self.presence: dict[str, str] = {}
         self.sites_down: set[str] = set()  # as the event stream says, event by event
+        self.skills_then: dict[str, Any] = {}  # agents whose skills change later in a command
         self.next_id = 0
 
     # -- plumbing ---------------------------------------------------------------------------
     def run(self, command: commands.Command) -> list[RoutingEvent]:
         idle = (self.engine.next_deadline() or self.clock.now() + timedelta(1)) > self.clock.now()
-        before = self.engine.snapshot() if idle else None
+        start = self.engine.snapshot()
+        before = start if idle else None
         try:
             events = self.engine.execute(command)
         except RoutingError as exc:
@@ -113,15 +115,25 @@ class RoutingMachine(RuleBasedStateMachine):
                 self.run(commands.Tick())
             return []
         self.log.append((self.clock.now(), command, None))
-        self.check_events(events)
+        self.check_events(events, start)
         return events
 
-    def check_events(self, events: list[RoutingEvent]) -> None:
+    def check_events(self, events: list[RoutingEvent], start: dict[str, Any]) -> None:
         snap = self.engine.snapshot()
+        # Skills as they were when each event happened: a timer due before a SetSkills fires
+        # first in the same command, so its offer must be judged by the skills before the change
+        # (the snapshot after the command is too late to tell).
+        self.skills_then = {
+            e.agent_id: start["agents"][e.agent_id]["skills"]  # type: ignore[attr-defined]
+            for e in events
+            if e.type == "agent_skills_changed"
+        }
         for event in events:
             data = event.as_dict()
             assert RoutingEvent.from_dict(data) == event
             self.events.append(data)
+            if event.type == "agent_skills_changed":
+                self.skills_then.pop(event.agent_id, None)  # type: ignore[attr-defined]
             self.follow(event, snap)
 
     def follow(self, event: Any, snap: dict[str, Any]) -> None:
@@ -183,8 +195,9 @@ class RoutingMachine(RuleBasedStateMachine):
 
     def check_skills(self, cid: str, sh: Shadow, agent_id: str, snap: dict[str, Any]) -> None:
         agent = snap["agents"][agent_id]
+        skills = self.skills_then.get(agent_id, agent["skills"])
         stage = self.plan(cid, sh.queue).stages[sh.stage]
-        assert any(meets(agent["skills"], alt) for alt in stage.alternatives), "skills"
+        assert any(meets(skills, alt) for alt in stage.alternatives), "skills"
         if stage.sites is not None and agent["site"] not in stage.sites:
             # home sites down *when offered*: a timer may offer before a later SiteUp of the
             # same command, so the snapshot after the command is too late to tell
