@@ -480,11 +480,23 @@ def _agent_text(
         tenant_id=principal.tenant_id,
     )
     if message is None:  # not found, not theirs, closed, a bad text: the full path says which
-        conversation = _readable_by(container, session, principal, conversation_id)
-        message = services.agent_send(
-            session, container.clock, conversation, principal.user_id, body.text, body.client_id
-        )
+        message = _agent_text_full(container, session, principal, conversation_id, body)
     return message
+
+
+def _agent_text_full(
+    container: Container,
+    session: Session,
+    principal: Principal,
+    conversation_id: int,
+    body: MessageIn,
+) -> dict[str, Any]:
+    """The full path: reads the conversation, says why a text is refused, and answers a
+    retried ``client_id`` with the first message."""
+    conversation = _readable_by(container, session, principal, conversation_id)
+    return services.agent_send(
+        session, container.clock, conversation, principal.user_id, body.text, body.client_id
+    )
 
 
 @router.post("/conversations/{conversation_id}/end", status_code=204, summary="Agent: end the chat")
@@ -559,16 +571,12 @@ async def _socket_send(
 def _socket_send_alone(
     container: Container, conversation_id: int, text: str, client_id: str
 ) -> dict[str, Any]:
+    """The full path, after the shared transaction declined or clashed: says why a text is
+    refused (closed chat, a rule broken) and answers a retried client id with the first one."""
     with container.db.sessions() as session:
-        clock = container.clock
-        message = services.post_text(
-            session, clock, conversation_id, text=text, client_id=client_id
-        )
-        if message is None:  # closed, or a text that breaks a rule: the full path says why
-            conversation = session.get(ChatConversation, conversation_id)
-            assert conversation is not None
-            message = services.customer_send(session, clock, conversation, text, client_id)
-        return message
+        conversation = session.get(ChatConversation, conversation_id)
+        assert conversation is not None
+        return services.customer_send(session, container.clock, conversation, text, client_id)
 
 
 def _positions(container: Container, contact_ids: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -736,9 +744,10 @@ def install(container: Container) -> None:
         session: Session, principal: Principal, message: dict[str, Any]
     ) -> dict[str, Any]:
         """``{"op": "chat.send", "ref", "conversation_id", "text", "client_id"}`` on the staff
-        socket: the desk's replies without an HTTP request each (same rules as the REST POST)."""
+        socket: the desk's replies without an HTTP request each (same rules as the REST POST).
+        This runs when ``stage_text`` below declined or clashed: straight to the full path."""
         conversation_id, body = parse(message)
-        return _agent_text(container, session, principal, conversation_id, body)
+        return _agent_text_full(container, session, principal, conversation_id, body)
 
     def stage_text(
         session: Session, principal: Principal, message: dict[str, Any]
