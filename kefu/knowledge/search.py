@@ -876,7 +876,9 @@ class SearchIndex:
             model = getattr(embedder, "inner", embedder)
             clip = getattr(model, "clip_query", None)
             encoded = clip(text, self.config.query_max_tokens) if clip is not None else text
-            qvec = np.ascontiguousarray(model.encode([encoded], query=True)[0], dtype=np.float32)
+            search = getattr(model, "encode_search", None)  # a faster engine for live queries
+            rows = search([encoded]) if search is not None else model.encode([encoded], query=True)
+            qvec = np.ascontiguousarray(rows[0], dtype=np.float32)
             qvec.setflags(write=False)
             vectors.append(qvec)
         out = tuple(vectors)

