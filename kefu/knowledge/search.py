@@ -41,6 +41,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from kefu.knowledge import int8rows
 from kefu.knowledge.embedding import Embedder
 
 __all__ = [
@@ -313,6 +314,10 @@ class SearchConfig:
     # the second model scores only the first model's best entries (0: every entry): its
     # product over 50,000 entries would cost more than the rest of the search (docs/knowledge.md)
     second_candidates: int = 5000
+    # From this many entries on, the first model's product over every entry reads an int8 copy
+    # of the vectors (kefu.knowledge.int8rows: 1/4 of the memory traffic, ~2x faster at 50,000)
+    # to choose the candidates; their scores are then recomputed in float32 (0: never).
+    int8_entries: int = 20000
     fusion: str = "score"  # "score": dense + weighted keyword score; "rrf": reciprocal ranks
     w_lexical_score: float = 0.015  # tuned on the UnionPay dev split (docs/knowledge.md)
     w_lexical_score_short: float = 0.03
@@ -429,9 +434,15 @@ class _Channel:
     entry (recomputed lazily after a change), so a query costs O(entries x components) more.
     """
 
-    def __init__(self, dim: int, components: tuple[int, int], min_count: int) -> None:
+    def __init__(
+        self, dim: int, components: tuple[int, int], min_count: int, int8_rows: int = 0
+    ) -> None:
         self.dim = dim
         self.vectors = _Grow(np.float32, dim)
+        # rows are only ever appended (compaction builds a new channel), so an int8 copy of
+        # the first rows stays valid; rows added since are multiplied in float32
+        self.int8_rows = int8_rows  # > 0: approximate products from this many rows on
+        self._int8: int8rows.Int8Rows | None = None
         self.body = _Grow(np.bool_)  # the entry is an answer (body side), not a question
         self.sides = (
             AllButTheTop(dim, components[0], min_count),
@@ -491,11 +502,30 @@ class _Channel:
         self._consts = (body, shift, proj, inv_norm, fits)
         return self._consts
 
-    def cosines(self, qvec: Any, rows: Any = None) -> tuple[Any, Any]:
-        """(raw cosines, post-processed cosines) of the query against every entry, or against
-        the entries numbered in ``rows`` only."""
+    def approximate(self) -> bool:
+        """Whether ``cosines(..., approx=True)`` reads the int8 copy (a large enough channel)."""
+        return 0 < self.int8_rows <= self.vectors.n and int8rows.available()
+
+    def _product(self, qvec: Any, approx: bool) -> Any:
         matrix = self.vectors.view()
-        raw = (matrix if rows is None else matrix[rows]) @ qvec  # one matrix-vector product
+        if not (approx and self.approximate()):
+            return matrix @ qvec
+        n = matrix.shape[0]
+        frozen = self._int8
+        if frozen is None or n - frozen.n > max(4096, n // 4):
+            # (re)built synchronously, ~0.3 s per 50,000 x 384, once per quarter of growth
+            frozen = self._int8 = int8rows.Int8Rows(matrix)
+        head = frozen.product(qvec)
+        if frozen.n == n:
+            return head
+        return np.concatenate([head, matrix[frozen.n :] @ qvec])
+
+    def cosines(self, qvec: Any, rows: Any = None, approx: bool = False) -> tuple[Any, Any]:
+        """(raw cosines, post-processed cosines) of the query against every entry, or against
+        the entries numbered in ``rows`` only. ``approx``: every entry, from the int8 copy
+        when the channel is large (``approximate``): dot products to about 1e-3."""
+        # one matrix-vector product
+        raw = self._product(qvec, approx) if rows is None else self.vectors.view()[rows] @ qvec
         if self.identity:
             return raw, raw
         body, shift, proj, inv_norm, fits = self._constants()
@@ -566,7 +596,9 @@ class SearchIndex:
         self._channels: list[_Channel] = []
         if self.embedder is not None:
             sides = (cfg.abtt_question, cfg.abtt_body)
-            self._channels.append(_Channel(self.embedder.dim, sides, cfg.abtt_min_entries))
+            self._channels.append(
+                _Channel(self.embedder.dim, sides, cfg.abtt_min_entries, cfg.int8_entries)
+            )
             if self.second is not None:
                 sides = (cfg.second_abtt_question, cfg.second_abtt_body)
                 self._channels.append(_Channel(self.second.dim, sides, cfg.abtt_min_entries))
@@ -893,14 +925,16 @@ class SearchIndex:
         with self._qvecs_lock:
             self._qvecs.clear()
 
-    def _entry_scores(self, qvecs: tuple[Any, ...], mask: Any = None) -> tuple[Any, Any]:
-        """(raw cosines of the first model, ranking scores) per entry: the first model's
-        post-processed cosine plus ``second_weight`` times the second model's; entries
-        outside ``mask`` score ``_NEG``."""
+    def _entry_scores(
+        self, qvecs: tuple[Any, ...], mask: Any = None, approx: bool = False
+    ) -> tuple[Any, Any, Any]:
+        """(raw cosines of the first model, ranking scores, the first model's share of them)
+        per entry: the first model's post-processed cosine plus ``second_weight`` times the
+        second model's; entries outside ``mask`` score ``_NEG``. ``approx``: the first model's
+        cosines may come from its int8 copy (``_make_exact`` corrects chosen entries)."""
         cfg = self.config
-        raw, scores = self._channels[0].cosines(qvecs[0])
-        if scores is raw:
-            scores = raw.copy()
+        raw, first = self._channels[0].cosines(qvecs[0], approx=approx)
+        scores = first.copy()
         if mask is not None and not mask.all():
             scores[~mask] = _NEG
         if len(self._channels) > 1 and len(qvecs) > 1 and cfg.second_weight:
@@ -916,14 +950,33 @@ class SearchIndex:
             else:
                 _raw2, second = self._channels[1].cosines(qvecs[1])
                 scores += cfg.second_weight * second
-        return raw, scores
+        return raw, scores, first
+
+    def _make_exact(self, qvec: Any, entries: Any, raw: Any, scores: Any, first: Any) -> None:
+        """Replace the first model's approximate share of these entries' scores (and their raw
+        cosines) by the float32 one, in place; entries scored out (``_NEG``) stay out. Which
+        entries the second model scored may differ from a float32 search at its boundary."""
+        exact_raw, exact = self._channels[0].cosines(qvec, entries)
+        live = scores[entries] > _NEG / 2
+        scores[entries] = np.where(live, scores[entries] + (exact - first[entries]), _NEG)
+        raw[entries] = exact_raw
 
     def _dense(self, qvecs: tuple[Any, ...], mask: Any) -> dict[int, tuple[float, int, float]]:
         """Per candidate article: (score, entry, raw). The score is its best question-side
         entry score plus ``dense_body_mix`` times its body score; ``raw`` is the same from the
         first model's raw cosines with ``floor_body_mix`` — what the floor and the confidence
         read. Best first."""
-        raw, sims = self._entry_scores(qvecs, mask)
+        approx = self._channels[0].approximate()
+        raw, sims, first = self._entry_scores(qvecs, mask, approx)
+        if approx:
+            # the int8 products chose twice the candidates; their entries are scored exactly,
+            # then the candidates are taken again, so the boundary is drawn by exact scores
+            wide = self._best_per_slot(sims, positive=False, wider=2)
+            slots = (self._slot_list[i] for i in wide)
+            entries = [e for slot in slots if slot is not None for e in slot.entries]
+            if entries:
+                at = np.asarray(entries, dtype=np.int64)
+                self._make_exact(qvecs[0], at, raw, sims, first)
         best = self._best_per_slot(sims, positive=False)
         raw_mix = self.config.floor_body_mix
         fields = self._entry_field
@@ -960,8 +1013,10 @@ class SearchIndex:
             )
         return dict(sorted(combined.items(), key=lambda kv: -kv[1][0]))
 
-    def _best_per_slot(self, scores: Any, *, positive: bool) -> dict[int, tuple[float, int]]:
-        k = min(self.config.candidates, scores.shape[0])
+    def _best_per_slot(
+        self, scores: Any, *, positive: bool, wider: int = 1
+    ) -> dict[int, tuple[float, int]]:
+        k = min(self.config.candidates * wider, scores.shape[0])
         if k <= 0:
             return {}
         top = np.argpartition(-scores, k - 1)[:k] if scores.shape[0] > k else np.arange(k)

