@@ -236,4 +236,6 @@ def _catch_up(session: Session, tenant_id: int, entry: _TenantIndex, revision: i
             entry.index.remove(article.id)
     for i in range(0, len(publish), 2000):
         entry.index.upsert(publish[i : i + 2000])
+    if changed:
+        entry.index.prepare()
     entry.seen = revision

@@ -56,6 +56,9 @@ def _agree(exact: SearchIndex, fast: SearchIndex, queries: list[str]) -> float:
 def test_int8_searches_rank_like_float32_as_the_index_grows() -> None:
     exact, fast = _pair(1500)
     assert fast._channels[0].approximate() and not exact._channels[0].approximate()
+    assert fast._channels[0]._int8 is None
+    fast.prepare()  # as the tenant index does after loading articles, before any search
+    assert fast._channels[0]._int8 is not None
     queries = [f"问题{k}号" for k in range(1, 1500, 37)] + ["第12条答案", "问题"]
     assert _agree(exact, fast, queries) >= 0.95
     frozen = fast._channels[0]._int8
