@@ -20,6 +20,13 @@ apart from waiting for a core shared with other jobs), ``repeat_p50_ms``/``repea
 of the queries asked again: the query vector comes from the in-memory cache, so this is the search
 without the model) and the 1-minute load average at the start and the end of the query phase.
 The query-vector cache is emptied after the warm-up, so every measured query is encoded.
+
+Same-run baseline (``--baseline N``, default 400): the first N queries are also searched with the
+engine of the fourth tuning round (the 4-bit query graph, float32 products over every entry),
+in blocks of 50 right after the measured block of the same queries, so both see the same
+machine speed (and neither evicts the other's model from the cache on every query);
+``baseline_p50_ms``/``baseline_p99_ms`` and ``speedup_p50``/``speedup_p99`` (baseline over the
+shipped engine on those N queries) stay comparable across runs on a VM whose speed drifts.
 """
 
 from __future__ import annotations
@@ -31,9 +38,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -67,6 +77,26 @@ def _save_vectors(path: Path, name: str, items: dict[str, bytes]) -> None:
     tmp.replace(path / f"{name}.npz")
 
 
+@contextmanager
+def _fourth_round(index: Any) -> Iterator[None]:
+    """The engine before the int8 paths: searches encoded by the 4-bit query graph (the one
+    that encodes indexed titles), float32 products over every entry."""
+    inner = getattr(index.embedder, "inner", index.embedder)
+    channel = index._channels[0] if index._channels else None
+    saved = (getattr(inner, "_searches", None), channel.int8_rows if channel else 0)
+    if saved[0] is not None:
+        inner._searches = inner._queries
+    if channel is not None:
+        channel.int8_rows = 0
+    try:
+        yield
+    finally:
+        if saved[0] is not None:
+            inner._searches = saved[0]
+        if channel is not None:
+            channel.int8_rows = saved[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=0, help="total documents (ATEC fills up)")
@@ -91,6 +121,12 @@ def main() -> None:
         type=int,
         default=0,
         help="index N real phrasings per FAQ as 扩展问 (set up745sim)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=int,
+        default=400,
+        help="also time the first N queries on the fourth round's engine (0: no baseline)",
     )
     args = parser.parse_args()
     os.environ["KEFU_KNOWLEDGE_EMBEDDER"] = args.embedder
@@ -204,16 +240,26 @@ def main() -> None:
     times: list[float] = []
     cpu: list[float] = []
     repeat: list[float] = []
+    baseline: list[float] = []
     with db.sessions() as session:
         scope = Scoped(session, principal, clock)
         for warm in chosen[:10]:
             services.search(scope, warm.text, limit=10)
         index.clear_query_cache()  # every measured query is encoded (no warm-up hits)
-        for query in chosen:
+        for number, query in enumerate(chosen):
             t0, c0 = time.perf_counter(), time.process_time()
             result = services.search(scope, query.text, limit=10)
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
+            if number < args.baseline and (number % 50 == 49 or number + 1 == args.baseline):
+                # the block of (up to) 50 just measured, again on the old engine
+                index.clear_query_cache()
+                with _fourth_round(index):
+                    for again in chosen[len(baseline) : number + 1]:
+                        t0 = time.perf_counter()
+                        services.search(scope, again.text, limit=10)
+                        baseline.append((time.perf_counter() - t0) * 1000)
+                index.clear_query_cache()
             found = None
             for rank, hit in enumerate(result.hits):
                 if key_of.get(hit.id) in query.relevant:
@@ -227,6 +273,8 @@ def main() -> None:
             repeat.append((time.perf_counter() - t0) * 1000)
         session.commit()
     n = max(len(ranks), 1)
+    paired = sorted(times[: len(baseline)])
+    baseline.sort()
     times.sort()
     cpu.sort()
     repeat.sort()
@@ -253,6 +301,13 @@ def main() -> None:
         "cpu_p99_ms": pct(cpu, 0.99),
         "repeat_p50_ms": round(statistics.median(repeat), 2) if repeat else 0.0,
         "repeat_p99_ms": pct(repeat, 0.99),
+        "baseline_queries": len(baseline),
+        "baseline_p50_ms": round(statistics.median(baseline), 2) if baseline else 0.0,
+        "baseline_p99_ms": pct(baseline, 0.99),
+        "speedup_p50": round(statistics.median(baseline) / statistics.median(paired), 2)
+        if baseline
+        else 0.0,
+        "speedup_p99": round(pct(baseline, 0.99) / pct(paired, 0.99), 2) if baseline else 0.0,
         "create_s": round(created_s, 1),
         "index_s": round(index_s, 1),
         "encoded": encoded,
