@@ -24,6 +24,7 @@ and weight ``j + 16`` (high); a weight is ``(nibble - 8) * d``.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,6 +180,9 @@ class E5Model:
             normalise[cp] = "".join(chr(c) for c in outs)
         at += norm_bytes
         self.tokenizer = UnigramTokenizer(pieces, scores, normalise, unk)
+        # a search tokenises its text twice in a row (``clip_query`` counts, ``encode`` reads):
+        # the last few results are kept (the Viterbi pass is ~0.2 ms of Python per query)
+        self.tokenize = functools.lru_cache(maxsize=256)(self._tokenize)
         (n_dir,) = struct.unpack_from("<i", buf, at)
         at += 4
         self._tensors: dict[str, _Tensor] = {}
@@ -193,6 +197,9 @@ class E5Model:
             at += 20
             self._tensors[name] = _Tensor(dtype, count, offset)
         self._buf = buf
+
+    def _tokenize(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.tokenize(text))
 
     def floats(self, name: str) -> npt.NDArray[np.float32]:
         t = self._tensors[name]
@@ -370,7 +377,7 @@ class OnnxE5Query:
     def token_ids(self, text: str, *, query: bool = True) -> list[int]:
         """BOS, the prefixed text's tokens (at most the model's positions), EOS."""
         prefix = "query: " if query else "passage: "
-        content = self.model.tokenizer.tokenize(prefix + text)[: self.model.positions - 2]
+        content = self.model.tokenize(prefix + text)[: self.model.positions - 2]
         return [self.model.bos, *content, self.model.eos]
 
     def token_count(self, text: str, *, query: bool = True) -> int:
