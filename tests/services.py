@@ -70,7 +70,20 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _exit_on_sigterm() -> None:
+    """Let ``kill`` (SIGTERM) end this process like Ctrl-C does, so ``finally`` blocks and the
+    atexit hooks below stop the throwaway servers instead of leaving them running (a
+    benchmark killed mid-run). Only where nobody has set a handler already."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def start_postgres() -> Server:
+    _exit_on_sigterm()
     bindir = _pg_bin()
     workdir = tempfile.mkdtemp(prefix="kefu-pg-")
     data = Path(workdir) / "data"
@@ -128,6 +141,7 @@ def start_postgres() -> Server:
 
 
 def start_redis() -> Server:
+    _exit_on_sigterm()
     exe = shutil.which("redis-server")
     if exe is None:
         raise RuntimeError("redis-server not found: apt-get install redis-server")
