@@ -4,33 +4,10 @@
 (function () {
   "use strict";
 
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-
-  function fmt(template, params) {
-    return String(template || "").replace(/\{(\w+)\}/g, (m, k) =>
-      params && params[k] !== undefined && params[k] !== null ? String(params[k]) : m);
-  }
+  const { csrf, api, fmt } = window.kefuHttp;
 
   function clientId() {
     return "d" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
-  }
-
-  async function api(method, url, body) {
-    const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const res = await fetch(url, init);
-    if (res.status === 204) return null;
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (!res.ok) {
-      const err = new Error((data && (data.title + (data.detail ? "\n" + data.detail : ""))) || res.statusText);
-      err.problem = data;
-      throw err;
-    }
-    return data;
   }
 
   // Commands sent over the staff websocket, waiting for their reply (by ref).

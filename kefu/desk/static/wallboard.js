@@ -4,22 +4,7 @@
 (function () {
   "use strict";
 
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-
-  function fmt(template, params) {
-    return String(template || "").replace(/\{(\w+)\}/g, (m, k) =>
-      params && params[k] !== undefined && params[k] !== null ? String(params[k]) : m);
-  }
-
-  async function api(method, url, body) {
-    const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } };
-    if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    const res = await fetch(url, init);
-    if (res.status === 204) return null;
-    const data = await res.json().catch(() => null);
-    if (!res.ok) throw new Error((data && (data.title + (data.detail ? "\n" + data.detail : ""))) || res.statusText);
-    return data;
-  }
+  const { api, fmt } = window.kefuHttp;
 
   window.wallboardApp = function () {
     return {

@@ -1,7 +1,7 @@
 // kefu page helpers: JSON forms with CSRF and problem-details errors; ECharts charts.
 (function () {
   "use strict";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const { csrf } = window.kefuHttp;
 
   function formValues(form) {
     const body = {};

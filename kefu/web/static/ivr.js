@@ -1,21 +1,8 @@
 // IVR pages: create a flow, edit its draft (JSON/YAML), validate, save, publish, roll back, prompts.
 (function () {
   "use strict";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const { request: call } = window.kefuHttp;
   const $ = (sel) => document.querySelector(sel);
-
-  async function call(method, url, body) {
-    const init = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } };
-    if (body instanceof FormData) init.body = body;
-    else if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const res = await fetch(url, init);
-    let data = {};
-    try { data = await res.json(); } catch (e) { /* empty body */ }
-    return { res, data };
-  }
 
   function problemText(res, data) {
     const lines = [data.title || res.statusText];

@@ -4,16 +4,7 @@
   "use strict";
   if (window.kefuKnowledge) return; // included by several partials on one page
   window.kefuKnowledge = true;
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  const api = async (url, options = {}) => {
-    const res = await fetch(url, {
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-      ...options,
-    });
-    if (!res.ok) throw res;
-    return res.status === 204 ? null : res.json();
-  };
+  const { fetchJson: api } = window.kefuHttp;
   const el = (tag, attrs = {}, ...children) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {

@@ -4,16 +4,7 @@
   "use strict";
   if (window.kefuAckPopup) return;
   window.kefuAckPopup = true;
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  const api = async (url, options = {}) => {
-    const res = await fetch(url, {
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-      ...options,
-    });
-    if (!res.ok) throw res;
-    return res.status === 204 ? null : res.json();
-  };
+  const { fetchJson: api } = window.kefuHttp;
   const REFRESH_MS = 60_000; // announcements published while the page stays open appear too
 
   async function ackPopup(root) {

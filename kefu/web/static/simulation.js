@@ -1,7 +1,7 @@
 // Digital twin page: start a run (what-if knobs), poll its status, chart per-interval KPIs with CI bands.
 (function () {
   "use strict";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const { csrf } = window.kefuHttp;
   const charts = {};
   const COLORS = { base: "#6b7785", what_if: "#0b6bcb" };
 

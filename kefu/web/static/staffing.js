@@ -1,7 +1,7 @@
 // Staffing calculator: calls per interval (typed or a CSV) → required agents (chart + table), exports.
 (function () {
   "use strict";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const { csrf } = window.kefuHttp;
   const pct = (v) => (v === null || v === undefined ? "" : (v * 100).toFixed(1) + " %");
   const num = (v, d) => (v === null || v === undefined ? "" : Number(v).toFixed(d));
 

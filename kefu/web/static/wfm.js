@@ -1,7 +1,7 @@
 // WFM planner: CSV upload, forecast-vs-actual and staffing-gap charts (ECharts, vendored).
 (function () {
   "use strict";
-  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const { csrf } = window.kefuHttp;
 
   async function upload(event) {
     const form = event.target.closest("form[data-upload]");
