@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kefu.knowledge.int8rows import cpu_session, int8_by_row
+
 __all__ = ["E5Model", "OnnxE5Query", "UnigramTokenizer", "int8_dot_products", "model_path"]
 
 QK = 32  # weights per 4-bit block
@@ -235,14 +237,6 @@ def _dequantize(blocks: Any) -> npt.NDArray[np.float32]:
     return out.reshape(*blocks.shape[:-1], -1)
 
 
-def _int8_columns(weights: Any) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
-    """A float [N, K] weight matrix as ``DynamicQuantizeMatMul`` operands: int8 [K, N] and one
-    symmetric scale per output column."""
-    scales = np.maximum(np.abs(weights).max(axis=1) / 127.0, 1e-12).astype(np.float32)
-    q = np.clip(np.rint(weights / scales[:, None]), -127, 127).astype(np.int8)
-    return np.ascontiguousarray(q.T), scales
-
-
 def build_graph(model: E5Model, kernel: str = "nbits") -> bytes:
     """The encoder as a serialised ONNX model: input ``x`` [T, H] (word + position + type
     embeddings of one text), output ``y`` [H] (mean of the last hidden states, not normalised).
@@ -276,7 +270,7 @@ def build_graph(model: E5Model, kernel: str = "nbits") -> bytes:
         if kernel == "int8":
             # re-quantised to int8 with one scale per output row; the activations are
             # quantised per call (uint8, one scale per matrix): VNNI/AMX integer GEMM
-            int8, columns = _int8_columns(_dequantize(blocks))
+            int8, columns = int8_by_row(_dequantize(blocks))
             return node(
                 "DynamicQuantizeMatMul",
                 [x, const(f"{name}.q8", int8), const(f"{name}.s8", columns), "", bias],
@@ -356,23 +350,13 @@ class OnnxE5Query:
         kernel: str = "nbits",
         model: E5Model | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         self.model = model or E5Model(path or model_path())
         self.kernel = kernel
         self.dim = self.model.hidden
         self._words = self.model.blocks("emb.word", self.model.vocab, self.dim)
         self._positions = self.model.floats("emb.pos").reshape(-1, self.dim)
         self._type0 = self.model.floats("emb.type")[: self.dim]
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            build_graph(self.model, kernel), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(build_graph(self.model, kernel), threads)
 
     def token_ids(self, text: str, *, query: bool = True) -> list[int]:
         """BOS, the prefixed text's tokens (at most the model's positions), EOS."""

