@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +75,6 @@ def _exit_on_sigterm() -> None:
     """Let ``kill`` (SIGTERM) end this process like Ctrl-C does, so ``finally`` blocks and the
     atexit hooks below stop the throwaway servers instead of leaving them running (a
     benchmark killed mid-run). Only where nobody has set a handler already."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:

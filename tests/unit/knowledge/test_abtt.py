@@ -23,6 +23,7 @@ from kefu.knowledge.search import (
     SearchIndex,
     Segmenter,
 )
+from tests.unit.knowledge.test_search import MemoryStore
 
 pytestmark = pytest.mark.unit
 
@@ -213,21 +214,13 @@ def test_floor_and_confidence_read_the_raw_cosine() -> None:
 
 
 def test_second_model_vectors_are_cached_under_their_own_name() -> None:
-    store: dict[str, bytes] = {}
-
-    class DictStore:
-        def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-            return {k: store[k] for k in keys if k in store}
-
-        def put_many(self, items: dict[str, bytes]) -> None:
-            store.update(items)
-
-    first = CachedEmbedder(Skewed(), DictStore())
-    second = CachedEmbedder(Skewed("other", 16), DictStore())
+    store = MemoryStore()
+    first = CachedEmbedder(Skewed(), store)
+    second = CachedEmbedder(Skewed("other", 16), store)
     SearchIndex(Segmenter(), first, _config(), second=second).upsert(_docs(12))
     assert first.encoded == second.encoded > 0 and len(store) == 2 * first.encoded
-    again = CachedEmbedder(Skewed("other", 16), DictStore())  # a restart: read, not encoded
-    SearchIndex(Segmenter(), CachedEmbedder(Skewed(), DictStore()), second=again).upsert(_docs(12))
+    again = CachedEmbedder(Skewed("other", 16), store)  # a restart: read, not encoded
+    SearchIndex(Segmenter(), CachedEmbedder(Skewed(), store), second=again).upsert(_docs(12))
     assert again.encoded == 0
 
 

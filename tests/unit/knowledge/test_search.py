@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -175,21 +176,23 @@ def test_any_text_and_limit_is_safe(query: str, limit: int) -> None:
     assert len({h.id for h in hits}) == len(hits)
 
 
+class MemoryStore(dict[str, bytes]):
+    """A vector store in memory: what the index persists, by content key."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        return {k: self[k] for k in keys if k in self}
+
+    def put_many(self, items: Mapping[str, bytes]) -> None:
+        self.update(items)
+
+
 _SHARED = SearchIndex(Segmenter(DEMO_WORDS, DEMO_SYNONYMS))
 _SHARED.upsert(_docs())
 
 
 def test_semantic_layer_fuses_and_vectors_come_from_the_store(segmenter: Segmenter) -> None:
-    store: dict[str, bytes] = {}
-
-    class DictStore:
-        def get_many(self, keys: list[str]) -> dict[str, bytes]:
-            return {k: store[k] for k in keys if k in store}
-
-        def put_many(self, items: dict[str, bytes]) -> None:
-            store.update(items)
-
-    first = CachedEmbedder(HashingEmbedder(), DictStore())
+    store = MemoryStore()
+    first = CachedEmbedder(HashingEmbedder(), store)
     idx = SearchIndex(segmenter, first)
     idx.upsert(_docs())
     assert first.encoded > 0 and len(store) >= len(DEMO_ARTICLES)
@@ -199,7 +202,7 @@ def test_semantic_layer_fuses_and_vectors_come_from_the_store(segmenter: Segment
     stored = len(store)
     idx.search("一句从没见过的客户原话")
     assert len(store) == stored  # queries are encoded, never written to the store
-    again = CachedEmbedder(HashingEmbedder(), DictStore())  # a restart: nothing re-encoded
+    again = CachedEmbedder(HashingEmbedder(), store)  # a restart: nothing re-encoded
     SearchIndex(segmenter, again).upsert(_docs())
     assert again.encoded == 0
 
